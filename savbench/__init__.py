@@ -1,0 +1,3 @@
+"""savbench: evaluation harness for speech-audio-visual LLMs."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,25 @@
+"""The model-facing interface: requests in, answers out."""
+
+from savbench.adapters._base import MODALITIES, Adapter
+from savbench.adapters._registry import (
+    ENTRY_POINT_GROUP,
+    adapter_names,
+    adapter_targets,
+    build_adapter,
+    get_adapter_class,
+    register_adapter,
+)
+from savbench.adapters._request import GenerationSettings, Request
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "MODALITIES",
+    "Adapter",
+    "GenerationSettings",
+    "Request",
+    "adapter_names",
+    "adapter_targets",
+    "build_adapter",
+    "get_adapter_class",
+    "register_adapter",
+]
