@@ -1,0 +1,56 @@
+"""Small pieces shared by the commands."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from collections.abc import Sequence
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps hand-wrapped descriptions; shows a default only where it tells the reader something."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(
+            prog, max_help_position=30, width=min(100, shutil.get_terminal_size((100, 24)).columns)
+        )
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default is None or default is False or default in ("", [], argparse.SUPPRESS):
+            return text
+        return f"{text} (default: {default})"
+
+
+def add_include_path(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--include-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also read task YAMLs from DIR (repeatable; also $SAVBENCH_TASKS_PATH)",
+    )
+
+
+def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
+    """A plain aligned text table that fits the terminal where it can."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(str(c))) for w, c in zip(widths, row, strict=True)]
+    limit = shutil.get_terminal_size((160, 24)).columns
+    if sum(widths) + 2 * len(widths) > limit and widths:
+        widths[-1] = max(len(headers[-1]), limit - sum(widths[:-1]) - 2 * len(widths))
+
+    def fmt(cells: Sequence[str]) -> str:
+        out = []
+        for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+            text = str(cell)
+            if i == len(widths) - 1 and len(text) > width:
+                text = text[: max(0, width - 1)] + "…"
+            out.append(text.ljust(width))
+        return "  ".join(out).rstrip()
+
+    lines = [fmt(headers), fmt(["-" * w for w in widths])]
+    lines += [fmt(row) for row in rows]
+    return "\n".join(lines)

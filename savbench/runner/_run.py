@@ -1,0 +1,514 @@
+"""The runner: tasks -> samples -> decoded requests -> adapter -> store -> scores -> report.
+
+It never computes a metric itself (``savbench.scoring`` does) and never parses YAML
+(``savbench.tasks`` does).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from savbench import __version__
+from savbench._errors import RunError, SpecError
+from savbench.adapters import Adapter, GenerationSettings, build_adapter, get_adapter_class
+from savbench.data import Sample, TaskData, load_task_data
+from savbench.report import environment, sample_rows, task_section, write_run_files
+from savbench.runner._config import RunConfig, redact
+from savbench.runner._fingerprint import fingerprint
+from savbench.runner._generate import GenerateStats, Outcome, generate_batch
+from savbench.runner._requests import Decoded, DecodeFailure, RequestDataset, RequestPlan
+from savbench.scoring import score_task
+from savbench.store import PredictionStore, ReadReport, read_predictions
+from savbench.tasks import LoadedTask, TaskRegistry, default_search_paths
+from savbench.tasks._spec import GenerationSpec
+
+log = logging.getLogger(__name__)
+MIN_FREE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class TaskPlan:
+    """One task as this run will execute it."""
+
+    task: LoadedTask
+    data: TaskData
+    selected: list[Sample]
+    plan: RequestPlan
+    key: str
+    prompt_source: str
+    pending: list[Sample] = field(default_factory=list)
+
+
+@dataclass
+class RunOutcome:
+    """What ``run`` returns: where the report is and what it says."""
+
+    run_dir: Path
+    results: dict[str, Any]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "model"
+
+
+def run_folder(config: RunConfig) -> Path:
+    name = config.run_name or f"{_slug(config.model)}-{fingerprint(config.identity(), 10)}"
+    if "/" in name or name in ("", ".", ".."):
+        raise RunError(f"--run-name {name!r} is not a folder name")
+    return Path(config.output_dir).expanduser() / name
+
+
+def check_writable(folder: Path) -> None:
+    """Fail before any compute when the output folder cannot take the run."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise RunError(f"cannot write to the output folder {folder}: {exc.strerror or exc}") from None
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise RunError(
+            f"only {free // (1024 * 1024)} MiB free under {folder}; savbench needs at least 64 MiB"
+        )
+
+
+def _resolve_generation(task: LoadedTask, overrides: dict[str, Any]) -> GenerationSettings:
+    merged = {**task.spec.generation.model_dump(), **overrides}
+    try:
+        spec = GenerationSpec.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise RunError(f"--gen-kwargs: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    return GenerationSettings(**spec.model_dump())
+
+
+def _plan_task(
+    task: LoadedTask,
+    data: TaskData,
+    config: RunConfig,
+    adapter_cls: type[Adapter],
+    adapter_fp: dict[str, Any],
+) -> TaskPlan:
+    spec = task.spec
+    task_streams = set(spec.modalities)
+    consumed = frozenset(task_streams & set(adapter_cls.modalities))
+    wants_audio = bool(consumed & {"speech", "audio"})
+    template = spec.prompt_overrides.get(config.model, spec.prompt)
+    prompt_source = f"override:{config.model}" if config.model in spec.prompt_overrides else "task"
+    stream_of = {"speech": "audio", "audio": "audio", "video": "video", "image": "image"}
+    ablated = frozenset(a for a in config.ablate if a in {stream_of[m] for m in consumed})
+    video_settings = spec.media.video.model_dump()
+    plan = RequestPlan(
+        task=task.name,
+        prompt_template=template,
+        choice_format=spec.choice_format,
+        decode_audio=wants_audio,
+        audio_from_video=spec.audio_from_video,
+        sample_rate=spec.media.audio.sample_rate,
+        max_audio_seconds=spec.media.audio.max_seconds,
+        decode_video="video" in consumed,
+        video_settings=video_settings,
+        decode_image="image" in consumed,
+        modalities=consumed,
+        generation=_resolve_generation(task, config.gen_kwargs),
+        seed=config.seed,
+        ablate=ablated,
+        video_fill=config.video_fill,
+    )
+    key = fingerprint(
+        {
+            "adapter": adapter_fp,
+            "task": task.fingerprint(),
+            "data": data.source_id,
+            "prompt": template,
+            "generation": plan.generation.__dict__,
+            "seed": config.seed,
+            "modalities": sorted(consumed),
+            "ablate": sorted(ablated),
+            "video_fill": config.video_fill if ablated & {"video", "image"} else None,
+        }
+    )
+    selected = data.samples[config.offset :]
+    if config.limit is not None:
+        selected = selected[: config.limit]
+    return TaskPlan(task=task, data=data, selected=selected, plan=plan, key=key, prompt_source=prompt_source)
+
+
+def _cost(sample: Sample) -> int:
+    """Batching order proxy: size of the largest media file (no decoding needed)."""
+    size = 0
+    for ref in (sample.audio, sample.video, sample.image):
+        if ref is not None and ref.path:
+            try:
+                size = max(size, os.path.getsize(ref.path))
+            except OSError:
+                pass
+        elif ref is not None and ref.data:
+            size = max(size, len(ref.data))
+    return size
+
+
+def _auto_workers() -> int:
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+def _iterate_decoded(dataset: RequestDataset, batch_size: int, num_workers: int, prefetch: int):
+    """Yield batches of decoded items, decoding in worker processes when ``num_workers`` > 0."""
+    if num_workers == 0:
+        for start in range(0, len(dataset), batch_size):
+            yield [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
+        return
+    import torch
+    from torch.utils.data import DataLoader
+
+    context = "spawn" if torch.cuda.is_available() and torch.cuda.is_initialized() else None
+    loader = DataLoader(
+        dataset,  # type: ignore[arg-type]
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        prefetch_factor=prefetch,
+        collate_fn=list,
+        worker_init_fn=_init_worker,
+        multiprocessing_context=context,
+        persistent_workers=False,
+    )
+    yield from loader
+
+
+def _init_worker(_: int) -> None:
+    # Decoders each start thread pools; on a small machine N workers x M threads thrash.
+    import torch
+
+    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def _error_row(
+    plan: TaskPlan, sample: Sample, prompt: str, kind: str, message: str, file: str | None
+) -> dict[str, Any]:
+    return {
+        "key": plan.key,
+        "task": plan.task.name,
+        "id": sample.id,
+        "prompt": prompt,
+        "prediction": None,
+        "error": {"kind": kind, "message": message, "file": file},
+        "modalities": sorted(plan.plan.modalities),
+        "ablated": sorted(plan.plan.ablate),
+    }
+
+
+def _outcome_row(plan: TaskPlan, outcome: Outcome, decode_timings: dict[str, float]) -> dict[str, Any]:
+    request = outcome.request
+    if outcome.prediction is None:
+        return _error_row(
+            plan,
+            request.sample,
+            request.prompt,
+            outcome.error_kind or "adapter",
+            outcome.error_message or "",
+            None,
+        )
+    return {
+        "key": plan.key,
+        "task": plan.task.name,
+        "id": request.sample.id,
+        "prompt": request.prompt,
+        "prediction": outcome.prediction,
+        "error": None,
+        "modalities": sorted(plan.plan.modalities),
+        "ablated": sorted(plan.plan.ablate),
+        "batch_size": outcome.batch_size,
+        "decode": {k: round(v, 6) for k, v in decode_timings.items()},
+    }
+
+
+class _Progress:
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.bar = None
+        if enabled and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="sample", dynamic_ncols=True, file=sys.stderr)
+
+    def task(self, name: str) -> None:
+        if self.bar is not None:
+            self.bar.set_description(name)
+
+    def update(self, n: int, errors: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+            if errors:
+                self.bar.set_postfix(errors=errors)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _load_tasks(config: RunConfig) -> list[tuple[LoadedTask, TaskData]]:
+    registry = TaskRegistry(default_search_paths(config.include_paths))
+    try:
+        tasks = registry.expand(config.tasks)
+    except KeyError as exc:
+        raise RunError(str(exc.args[0])) from None
+    unknown_roots = sorted(set(config.media_roots) - {t.name for t in tasks})
+    if unknown_roots:
+        raise RunError(f"--media-root names task(s) not in this run: {', '.join(unknown_roots)}")
+    return [(task, load_task_data(task, config.media_roots.get(task.name))) for task in tasks]
+
+
+def _check_modalities(
+    tasks: list[tuple[LoadedTask, TaskData]], adapter_cls: type[Adapter], config: RunConfig
+) -> None:
+    problems = []
+    for task, _ in tasks:
+        missing = sorted(set(task.spec.modalities) - set(adapter_cls.modalities))
+        if missing:
+            problems.append(f"{task.name} needs {', '.join(missing)}")
+    if problems and not config.allow_missing_modalities:
+        raise RunError(
+            f"model {config.model!r} takes {', '.join(sorted(adapter_cls.modalities)) or 'no media'}; "
+            + "; ".join(problems)
+            + ". Pick other tasks, or pass --allow-missing-modalities to run them without those streams."
+        )
+
+
+def _partition_existing(
+    plans: list[TaskPlan], existing: dict[tuple[str, str, str], dict[str, Any]], retry_errors: bool
+) -> None:
+    for plan in plans:
+        done = []
+        for sample in plan.selected:
+            row = existing.get((plan.key, plan.task.name, sample.id))
+            if row is None or (retry_errors and row.get("error")):
+                plan.pending.append(sample)
+            else:
+                done.append(sample)
+
+
+def run(config: RunConfig) -> RunOutcome:
+    """Run a model on tasks and write the report.
+
+    Raises:
+        RunError: Bad arguments, unwritable output, a held lock, or (with ``strict``) the first
+            failed sample. Rows already stored are kept in every case.
+        SpecError: A malformed task spec or manifest.
+    """
+    started = time.perf_counter()
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    run_dir = run_folder(config)
+    check_writable(run_dir)
+    try:
+        adapter_cls = get_adapter_class(config.model)
+    except KeyError as exc:
+        raise RunError(str(exc.args[0])) from None
+    tasks = _load_tasks(config)
+    _check_modalities(tasks, adapter_cls, config)
+
+    store = PredictionStore(run_dir).open()
+    timing: dict[str, float] = defaultdict(float)
+    stats = GenerateStats()
+    adapter: Adapter | None = None
+    try:
+        read_report = ReadReport()
+        existing = read_predictions(run_dir, read_report)
+        load_start = time.perf_counter()
+        try:
+            adapter = build_adapter(config.model, config.model_args)
+        except (TypeError, ValueError) as exc:
+            raise RunError(f"--model-args for {config.model!r}: {exc}") from None
+        timing["model_load_s"] = time.perf_counter() - load_start
+        adapter_fp = adapter.fingerprint()
+        plans = [_plan_task(task, data, config, adapter_cls, adapter_fp) for task, data in tasks]
+        _partition_existing(plans, existing, config.retry_errors)
+        batch_size = max(1, min(config.batch_size, adapter.max_batch_size))
+        num_workers = _auto_workers() if config.num_workers is None else config.num_workers
+        progress = _Progress(sum(len(p.pending) for p in plans), config.progress)
+        errors = 0
+        try:
+            for plan in plans:
+                if not plan.pending:
+                    continue
+                progress.task(plan.task.name)
+                pending = sorted(plan.pending, key=_cost) if batch_size > 1 else plan.pending
+                dataset = RequestDataset(pending, plan.plan)
+                batches = _iterate_decoded(
+                    dataset, batch_size, min(num_workers, len(pending)), config.prefetch_factor
+                )
+                while True:
+                    wait_start = time.perf_counter()
+                    try:
+                        batch: list[Decoded] = next(batches)
+                    except StopIteration:
+                        break
+                    timing["decode_wait_s"] += time.perf_counter() - wait_start
+                    rows, batch_errors = _process_batch(plan, batch, adapter, stats, config.strict)
+                    write_start = time.perf_counter()
+                    try:
+                        store.append(rows)
+                    except OSError as exc:
+                        raise RunError(
+                            f"cannot append to {store.path}: {exc.strerror or exc}. Rows written so far are kept; "
+                            "free space and rerun the same command to resume."
+                        ) from None
+                    timing["store_s"] += time.perf_counter() - write_start
+                    errors += batch_errors
+                    progress.update(len(batch), errors)
+                    if config.strict and batch_errors:
+                        failed = next(r for r in rows if r["error"])
+                        raise RunError(
+                            f"--strict: {plan.task.name}/{failed['id']}: {failed['error']['message']} "
+                            f"(stored rows are kept; rerun without --strict to record errors and go on)"
+                        )
+        finally:
+            progress.close()
+        timing["adapter_s"] = stats.adapter_seconds
+        return _write_report(
+            config, run_dir, plans, adapter, adapter_fp, stats, timing, started, created, read_report
+        )
+    finally:
+        store.close()
+        if adapter is not None:
+            adapter.close()
+
+
+def _process_batch(
+    plan: TaskPlan, batch: list[Decoded], adapter: Adapter, stats: GenerateStats, strict: bool
+) -> tuple[list[dict[str, Any]], int]:
+    rows: list[dict[str, Any]] = []
+    ready = []
+    errors = 0
+    for decoded in batch:
+        item = decoded.item
+        if isinstance(item, DecodeFailure):
+            rows.append(_error_row(plan, item.sample, item.prompt, item.kind, item.message, item.file))
+            errors += 1
+        else:
+            ready.append(decoded)
+    if ready and not (strict and errors):
+        outcomes = generate_batch(adapter, [d.item for d in ready], stats, strict=False)  # type: ignore[misc]
+        for decoded, outcome in zip(ready, outcomes, strict=True):
+            row = _outcome_row(plan, outcome, decoded.timings)
+            errors += row["error"] is not None
+            rows.append(row)
+    return rows, errors
+
+
+def _write_report(
+    config: RunConfig,
+    run_dir: Path,
+    plans: list[TaskPlan],
+    adapter: Adapter,
+    adapter_fp: dict[str, Any],
+    stats: GenerateStats,
+    timing: dict[str, float],
+    started: float,
+    created: str,
+    read_report: ReadReport,
+) -> RunOutcome:
+    score_start = time.perf_counter()
+    stored = read_predictions(run_dir, read_report)
+    tasks_section: dict[str, Any] = {}
+    all_rows: list[dict[str, Any]] = []
+    total_scored = 0
+    for plan in plans:
+        rows = {
+            sid: row for (key, task, sid), row in stored.items() if key == plan.key and task == plan.task.name
+        }
+        scores = score_task(
+            plan.task, plan.selected, rows, seed=config.seed, bootstrap_samples=config.bootstrap_samples
+        )
+        total_scored += scores.n_scored
+        spec = plan.task.spec
+        tasks_section[plan.task.name] = task_section(
+            scores,
+            {
+                "description": spec.description,
+                "version": spec.version,
+                "spec_path": str(plan.task.path),
+                "spec_fingerprint": plan.task.fingerprint(),
+                "spec": spec.model_dump(mode="json"),
+                "data": {
+                    "source_id": plan.data.source_id,
+                    "media_root": str(plan.data.media_root) if plan.data.media_root else None,
+                    "offset": config.offset,
+                    "limit": config.limit,
+                },
+                "prediction_key": plan.key,
+                "prompt_template": plan.plan.prompt_template,
+                "prompt_source": plan.prompt_source,
+                "modalities_required": list(spec.modalities),
+                "modalities_consumed": sorted(plan.plan.modalities),
+                "ablated": sorted(plan.plan.ablate),
+                "generation": dict(plan.plan.generation.__dict__),
+                "reproduces": spec.reproduces.model_dump() if spec.reproduces else None,
+            },
+        )
+        all_rows.extend(sample_rows(plan.selected, rows, scores))
+    timing["scoring_s"] = time.perf_counter() - score_start
+    wall = time.perf_counter() - started
+    n_processed = sum(len(p.pending) for p in plans)
+    results = {
+        "savbench_version": __version__,
+        "run_id": run_dir.name,
+        "created_at": created,
+        "command": sys.argv,
+        "model": {
+            "name": config.model,
+            "args": redact(config.model_args),
+            "fingerprint": adapter_fp,
+            "modalities": sorted(type(adapter).modalities),
+        },
+        "config": {
+            "tasks": config.tasks,
+            "limit": config.limit,
+            "offset": config.offset,
+            "batch_size": config.batch_size,
+            "seed": config.seed,
+            "gen_kwargs": config.gen_kwargs,
+            "ablate": list(config.ablate),
+            "video_fill": config.video_fill,
+            "num_workers": config.num_workers,
+            "bootstrap_samples": config.bootstrap_samples,
+        },
+        "tasks": tasks_section,
+        "environment": environment(),
+        "timing": {
+            **{k: round(v, 4) for k, v in timing.items()},
+            "wall_s": round(wall, 4),
+            "samples_processed": n_processed,
+            "samples_per_s": round(n_processed / wall, 4) if wall > 0 else None,
+            "harness_overhead_fraction": round(1 - timing["adapter_s"] / wall, 4) if wall > 0 else None,
+        },
+        "adapter_calls": {
+            "calls": stats.adapter_calls,
+            "split_retries": stats.split_retries,
+            "oom_retries": stats.oom_retries,
+            "contract_violations": stats.contract_violations,
+        },
+        "store": {
+            "torn_lines_dropped": read_report.torn_lines,
+            "duplicate_rows_ignored": read_report.duplicate_rows,
+        },
+    }
+    write_run_files(run_dir, results, all_rows)
+    return RunOutcome(run_dir=run_dir, results=results)
+
+
+__all__ = ["RunConfig", "RunOutcome", "SpecError", "check_writable", "run", "run_folder"]
