@@ -52,4 +52,5 @@ class Adapter(ABC):
         return {"adapter": self.name}
 
     def close(self) -> None:
-        """Release devices and files."""
+        """Release devices and files (nothing to release by default)."""
+        return None

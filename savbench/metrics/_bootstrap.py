@@ -80,7 +80,9 @@ def bootstrap_ci(
     return float(low), float(high)
 
 
-def ratio_statistic(numerators: Sequence[float], denominators: Sequence[float]) -> Callable[[np.ndarray], float]:
+def ratio_statistic(
+    numerators: Sequence[float], denominators: Sequence[float]
+) -> Callable[[np.ndarray], float]:
     """Statistic sum(num[idx]) / sum(den[idx]), e.g. corpus WER from per-utterance edits and lengths."""
     num = np.asarray(numerators, dtype=np.float64)
     den = np.asarray(denominators, dtype=np.float64)

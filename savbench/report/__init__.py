@@ -1,14 +1,26 @@
 """Run reports: results.json + samples.jsonl, the single source every other command reads."""
 
 from savbench.report._environment import environment, git_commit, package_versions
-from savbench.report._write import RESULTS_FILE, SAMPLES_FILE, sample_rows, task_section, write_run_files
+from savbench.report._read import RunRecord, find_runs, load_run
+from savbench.report._write import (
+    RESULTS_FILE,
+    SAMPLES_FILE,
+    predictions_digest,
+    sample_rows,
+    task_section,
+    write_run_files,
+)
 
 __all__ = [
     "RESULTS_FILE",
+    "RunRecord",
     "SAMPLES_FILE",
     "environment",
+    "find_runs",
+    "load_run",
     "git_commit",
     "package_versions",
+    "predictions_digest",
     "sample_rows",
     "task_section",
     "write_run_files",

@@ -6,6 +6,8 @@ reads these files and never recomputes a model output.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,23 @@ from savbench.scoring import TaskScores
 RESULTS_FILE = "results.json"
 SAMPLES_FILE = "samples.jsonl"
 FORMAT_VERSION = 1
+
+
+def predictions_digest(samples: Sequence[Sample], rows: Mapping[str, Mapping[str, Any]]) -> str:
+    """sha256 over (id, prediction or error kind) of the selected samples, in id order.
+
+    Equal digests mean a model produced the same outputs; baselines use it to catch changes in
+    decoding or prompting that happen not to move a score.
+    """
+    digest = hashlib.sha256()
+    for sample_id in sorted(s.id for s in samples):
+        row = rows.get(sample_id) or {}
+        error = row.get("error")
+        outcome = (
+            f"error:{error.get('kind')}" if error else f"ok:{row.get('prediction')}" if row else "missing"
+        )
+        digest.update(json.dumps([sample_id, outcome]).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def task_section(scores: TaskScores, extra: Mapping[str, Any]) -> dict[str, Any]:

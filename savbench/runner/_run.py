@@ -24,7 +24,7 @@ from savbench import __version__
 from savbench._errors import RunError, SpecError
 from savbench.adapters import Adapter, GenerationSettings, build_adapter, get_adapter_class
 from savbench.data import Sample, TaskData, load_task_data
-from savbench.report import environment, sample_rows, task_section, write_run_files
+from savbench.report import environment, predictions_digest, sample_rows, task_section, write_run_files
 from savbench.runner._config import RunConfig, redact
 from savbench.runner._fingerprint import fingerprint
 from savbench.runner._generate import GenerateStats, Outcome, generate_batch
@@ -451,6 +451,7 @@ def _write_report(
                     "limit": config.limit,
                 },
                 "prediction_key": plan.key,
+                "predictions_sha256": predictions_digest(plan.selected, rows),
                 "prompt_template": plan.plan.prompt_template,
                 "prompt_source": plan.prompt_source,
                 "modalities_required": list(spec.modalities),
