@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from savbench import __version__
 from savbench._errors import SavbenchError
-from savbench.cli import _models, _run, _tasks
+from savbench.cli import _check, _leaderboard, _models, _run, _tasks
 
 DESCRIPTION = """\
 savbench evaluates speech-audio-visual language models on AVEB / SAVE style tasks
@@ -22,10 +22,12 @@ examples:
   savbench run --model oracle --tasks mini         score the bundled mini benchmark
   savbench run --model video-salmonn-tiny --tasks mini_asr,mini_avqa --limit 8
   savbench models                                  list model adapters
+  savbench leaderboard                             results/leaderboard.csv (+ .md)
+  savbench check results/RUN --against published   exit 1 if a score regressed
 
 Run `savbench COMMAND --help` for the options of a command."""
 
-COMMANDS = (_run, _tasks, _models)
+COMMANDS = (_run, _tasks, _models, _leaderboard, _check)
 
 
 def build_parser() -> argparse.ArgumentParser:
