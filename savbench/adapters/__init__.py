@@ -1,6 +1,6 @@
 """The model-facing interface: requests in, answers out."""
 
-from savbench.adapters._base import MODALITIES, Adapter
+from savbench.adapters._base import MODALITIES, Adapter, SampleFailure
 from savbench.adapters._registry import (
     ENTRY_POINT_GROUP,
     adapter_names,
@@ -17,6 +17,7 @@ __all__ = [
     "Adapter",
     "GenerationSettings",
     "Request",
+    "SampleFailure",
     "adapter_names",
     "adapter_targets",
     "build_adapter",

@@ -10,6 +10,23 @@ from savbench.adapters._request import Request
 MODALITIES = frozenset({"speech", "audio", "video", "image"})
 
 
+class SampleFailure:
+    """Returned in place of an output when one request of a batch failed and the others did not
+    (e.g. an API call that kept failing). The runner records it as an error row for that sample.
+
+    Args:
+        kind: Short error kind for the report (``api``, ``timeout``, ...).
+        message: What went wrong.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"SampleFailure({self.kind!r}, {self.message!r})"
+
+
 class Adapter(ABC):
     """A model behind one small interface.
 
@@ -32,16 +49,17 @@ class Adapter(ABC):
     max_batch_size: int = 1
 
     @abstractmethod
-    def generate(self, requests: list[Request]) -> list[str]:
+    def generate(self, requests: list[Request]) -> list[str | SampleFailure]:
         """Answer each request.
 
         Args:
             requests: A batch of decoded requests.
 
         Returns:
-            One output string per request, in the same order. Raise an exception when the batch
-            fails; the runner then retries smaller batches and records an error row for a
-            sample that fails alone.
+            One output string per request, in the same order, or a :class:`SampleFailure` for
+            a request that failed on its own. Raise an exception when the whole batch fails;
+            the runner then retries smaller batches and records an error row for a sample that
+            fails alone.
         """
 
     def fingerprint(self) -> dict[str, Any]:

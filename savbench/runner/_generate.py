@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from savbench.adapters import Adapter, Request
+from savbench.adapters import Adapter, Request, SampleFailure
 
 log = logging.getLogger(__name__)
 
@@ -94,4 +94,12 @@ def generate_batch(
             adapter, requests[half:], stats, strict=strict
         )
     stats.adapter_seconds += time.perf_counter() - start
-    return [Outcome(r, o, batch_size=len(requests)) for r, o in zip(requests, outputs, strict=True)]
+    outcomes = []
+    for request, output in zip(requests, outputs, strict=True):
+        if isinstance(output, SampleFailure):
+            if strict:
+                raise RuntimeError(f"{request.sample.id}: {output.kind}: {output.message}")
+            outcomes.append(Outcome(request, None, output.kind, output.message, batch_size=len(requests)))
+        else:
+            outcomes.append(Outcome(request, output, batch_size=len(requests)))
+    return outcomes
