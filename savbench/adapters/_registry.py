@@ -21,6 +21,7 @@ _BUILTIN: dict[str, str] = {
     "chance": "model_adapters.baselines:ChanceAdapter",
     "oracle": "model_adapters.baselines:OracleAdapter",
     "constant": "model_adapters.baselines:ConstantAdapter",
+    "openai": "model_adapters.openai_compat:OpenAICompatibleAdapter",
     "video-salmonn": "model_adapters.video_salmonn:VideoSalmonnAdapter",
     "favor": "model_adapters.video_salmonn:FavorAdapter",
     "video-salmonn-tiny": "model_adapters.video_salmonn:VideoSalmonnTinyAdapter",

@@ -132,20 +132,30 @@ class ChatClient:
         )
 
     def complete_many(
-        self, conversations: Sequence[list[dict[str, Any]]], **params: Any
+        self,
+        conversations: Sequence[list[dict[str, Any]]],
+        per_request: Sequence[dict[str, Any]] | None = None,
+        **params: Any,
     ) -> list[dict[str, Any] | ChatError]:
-        """Send many requests with at most ``concurrency`` in flight; failures are returned, not raised."""
+        """Send many requests with at most ``concurrency`` in flight; failures are returned, not raised.
 
-        def one(messages: list[dict[str, Any]]) -> dict[str, Any] | ChatError:
+        Args:
+            conversations: One message list per request.
+            per_request: Optional extra parameters per request (e.g. a seed each).
+            **params: Parameters shared by every request.
+        """
+        extras = list(per_request) if per_request is not None else [{} for _ in conversations]
+
+        def one(index: int) -> dict[str, Any] | ChatError:
             try:
-                return self.complete(messages, **params)
+                return self.complete(conversations[index], **params, **extras[index])
             except ChatError as exc:
                 return exc
 
         if len(conversations) <= 1 or self.concurrency <= 1:
-            return [one(m) for m in conversations]
+            return [one(i) for i in range(len(conversations))]
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            return list(pool.map(one, conversations))
+            return list(pool.map(one, range(len(conversations))))
 
 
 def _retry_after(value: str | None) -> float | None:
