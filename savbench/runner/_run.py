@@ -26,6 +26,7 @@ from savbench.adapters import Adapter, GenerationSettings, build_adapter, get_ad
 from savbench.data import Sample, TaskData, load_task_data
 from savbench.report import environment, predictions_digest, sample_rows, task_section, write_run_files
 from savbench.runner._config import RunConfig, redact
+from savbench.runner._distributed import ProcessGroup, World, current_world, owns
 from savbench.runner._fingerprint import fingerprint
 from savbench.runner._generate import GenerateStats, Outcome, generate_batch
 from savbench.runner._requests import Decoded, DecodeFailure, RequestDataset, RequestPlan
@@ -290,16 +291,18 @@ def _check_modalities(
 
 
 def _partition_existing(
-    plans: list[TaskPlan], existing: dict[tuple[str, str, str], dict[str, Any]], retry_errors: bool
+    plans: list[TaskPlan],
+    existing: dict[tuple[str, str, str], dict[str, Any]],
+    retry_errors: bool,
+    world: World,
 ) -> None:
     for plan in plans:
-        done = []
         for sample in plan.selected:
+            if not owns(world, plan.task.name, sample.id):
+                continue
             row = existing.get((plan.key, plan.task.name, sample.id))
             if row is None or (retry_errors and row.get("error")):
                 plan.pending.append(sample)
-            else:
-                done.append(sample)
 
 
 def run(config: RunConfig) -> RunOutcome:
@@ -312,6 +315,7 @@ def run(config: RunConfig) -> RunOutcome:
     """
     started = time.perf_counter()
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    world = current_world()
     run_dir = run_folder(config)
     check_writable(run_dir)
     try:
@@ -321,7 +325,8 @@ def run(config: RunConfig) -> RunOutcome:
     tasks = _load_tasks(config)
     _check_modalities(tasks, adapter_cls, config)
 
-    store = PredictionStore(run_dir).open()
+    group = ProcessGroup(world)
+    store = PredictionStore(run_dir, rank=world.rank).open()
     timing: dict[str, float] = defaultdict(float)
     stats = GenerateStats()
     adapter: Adapter | None = None
@@ -336,10 +341,10 @@ def run(config: RunConfig) -> RunOutcome:
         timing["model_load_s"] = time.perf_counter() - load_start
         adapter_fp = adapter.fingerprint()
         plans = [_plan_task(task, data, config, adapter_cls, adapter_fp) for task, data in tasks]
-        _partition_existing(plans, existing, config.retry_errors)
+        _partition_existing(plans, existing, config.retry_errors, world)
         batch_size = max(1, min(config.batch_size, adapter.max_batch_size))
         num_workers = _auto_workers() if config.num_workers is None else config.num_workers
-        progress = _Progress(sum(len(p.pending) for p in plans), config.progress)
+        progress = _Progress(sum(len(p.pending) for p in plans), config.progress and world.is_main)
         errors = 0
         try:
             for plan in plans:
@@ -379,11 +384,32 @@ def run(config: RunConfig) -> RunOutcome:
         finally:
             progress.close()
         timing["adapter_s"] = stats.adapter_seconds
+        store.close()
+        # Every rank's rows must be on disk before rank 0 reads them.
+        per_rank = group.all_gather(
+            {"processed": sum(len(p.pending) for p in plans), "adapter_s": stats.adapter_seconds}
+        )
+        if not world.is_main:
+            return RunOutcome(run_dir=run_dir, results={})
+        timing["adapter_s"] = sum(r["adapter_s"] for r in per_rank)
+        processed = sum(r["processed"] for r in per_rank)
         return _write_report(
-            config, run_dir, plans, adapter, adapter_fp, stats, timing, started, created, read_report
+            config,
+            run_dir,
+            plans,
+            adapter,
+            adapter_fp,
+            stats,
+            timing,
+            started,
+            created,
+            read_report,
+            processed,
+            world,
         )
     finally:
         store.close()
+        group.close()
         if adapter is not None:
             adapter.close()
 
@@ -421,6 +447,8 @@ def _write_report(
     started: float,
     created: str,
     read_report: ReadReport,
+    n_processed: int,
+    world: World,
 ) -> RunOutcome:
     score_start = time.perf_counter()
     stored = read_predictions(run_dir, read_report)
@@ -464,7 +492,6 @@ def _write_report(
         all_rows.extend(sample_rows(plan.selected, rows, scores))
     timing["scoring_s"] = time.perf_counter() - score_start
     wall = time.perf_counter() - started
-    n_processed = sum(len(p.pending) for p in plans)
     results = {
         "savbench_version": __version__,
         "run_id": run_dir.name,
@@ -486,6 +513,7 @@ def _write_report(
             "ablate": list(config.ablate),
             "video_fill": config.video_fill,
             "num_workers": config.num_workers,
+            "world_size": world.size,
             "bootstrap_samples": config.bootstrap_samples,
         },
         "tasks": tasks_section,
@@ -495,7 +523,9 @@ def _write_report(
             "wall_s": round(wall, 4),
             "samples_processed": n_processed,
             "samples_per_s": round(n_processed / wall, 4) if wall > 0 else None,
-            "harness_overhead_fraction": round(1 - timing["adapter_s"] / wall, 4) if wall > 0 else None,
+            "harness_overhead_fraction": (
+                round(1 - timing["adapter_s"] / (wall * world.size), 4) if wall > 0 else None
+            ),
         },
         "adapter_calls": {
             "calls": stats.adapter_calls,
