@@ -121,6 +121,11 @@ def add_parser(sub: Any) -> None:
         help="bootstrap resamples for confidence intervals",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--no-reuse",
+        action="store_true",
+        help="recompute predictions that other runs in OUTPUT_DIR stored under the same settings",
+    )
     add_include_path(parser)
     parser.set_defaults(handler=handle)
 
@@ -129,6 +134,10 @@ def _ablations(text: str) -> tuple[str, ...]:
     names = [a.strip() for a in text.split(",") if a.strip()]
     if names in ([], ["none"]):
         return ()
+    if "all" in names:
+        if len(names) > 1:
+            raise RunError("--ablate all cannot be combined with other streams")
+        return ("all",)
     return tuple(names)
 
 
@@ -167,6 +176,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         retry_errors=args.retry_errors,
         bootstrap_samples=args.bootstrap,
         progress=not args.no_progress,
+        reuse_predictions=not args.no_reuse,
     )
 
 
@@ -200,10 +210,59 @@ def summary_rows(results: dict[str, Any]) -> list[list[str]]:
 
 
 def handle(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from savbench.runner import run
 
-    outcome = run(config_from_args(args))
+    config = config_from_args(args)
+    if config.ablate != ("all",):
+        return _print_outcome(run(config))
+    streams = _streams_used(config)
+    outcomes = []
+    for ablation in [(), *((s,) for s in streams)]:
+        label = "+".join(ablation) or "none"
+        print(f"\n=== --ablate {label}")
+        outcome = run(dataclasses.replace(config, ablate=ablation))
+        _print_outcome(outcome)
+        outcomes.append(outcome)
+    _print_reliance([o.run_dir for o in outcomes], config.seed)
+    return 0
+
+
+def _streams_used(config: RunConfig) -> list[str]:
+    from savbench.tasks import TaskRegistry, default_search_paths
+
+    registry = TaskRegistry(default_search_paths(config.include_paths))
+    modalities = {m for task in registry.expand(config.tasks) for m in task.spec.modalities}
+    streams = {"speech": "audio", "audio": "audio", "video": "video", "image": "image"}
+    return sorted({streams[m] for m in modalities})
+
+
+def _print_reliance(run_dirs: list[Path], seed: int) -> None:
+    from savbench.compare import reliance_table
+    from savbench.report import load_run
+
+    cells = reliance_table([load_run(d) for d in run_dirs], seed=seed)
+    rows = [
+        [
+            c.task,
+            c.metric,
+            c.stream,
+            format_score(c.full, c.scale),
+            format_score(c.ablated, c.scale),
+            format_score(c.drop, c.scale),
+            f"[{format_score(c.ci[0], c.scale)}, {format_score(c.ci[1], c.scale)}]" if c.ci else "",
+        ]
+        for c in cells
+    ]
+    print("\nmodality reliance (drop > 0: the model needed the stream)")
+    print(table(rows, ["task", "metric", "removed", "full", "ablated", "drop", "95% CI of drop"]))
+
+
+def _print_outcome(outcome: Any) -> int:
     results = outcome.results
+    if not results:  # a non-zero rank of a data-parallel run: rank 0 reports
+        return 0
     print(table(summary_rows(results), ["task", "metric", "score", "95% CI", "scale", "n", "errors", "note"]))
     timing = results["timing"]
     print(

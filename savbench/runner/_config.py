@@ -64,6 +64,8 @@ class RunConfig:
         retry_errors: Retry samples whose stored row is an error.
         bootstrap_samples: Bootstrap resamples for confidence intervals.
         progress: Show a progress bar.
+        reuse_predictions: Copy predictions stored under the same prediction key by other runs
+            in ``output_dir`` instead of recomputing them.
     """
 
     model: str
@@ -87,6 +89,7 @@ class RunConfig:
     retry_errors: bool = False
     bootstrap_samples: int = 1000
     progress: bool = True
+    reuse_predictions: bool = True
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -95,11 +98,11 @@ class RunConfig:
             raise RunError("--limit must be at least 1")
         if self.offset < 0:
             raise RunError("--offset must not be negative")
-        bad = [a for a in self.ablate if a not in ("audio", "video", "image")]
-        if bad:
-            raise RunError(f"--ablate: unknown stream(s) {bad}; choose from audio, video, image")
         if self.video_fill not in ("mean", "first"):
             raise RunError("--video-fill must be 'mean' or 'first'")
+        bad = [a for a in self.ablate if a not in ("audio", "video", "image")]
+        if bad and self.ablate != ("all",):  # "all" is expanded by the CLI into one run per stream
+            raise RunError(f"--ablate: unknown stream(s) {bad}; choose from audio, video, image")
 
     def identity(self) -> dict[str, Any]:
         """The settings that name a run folder (limit and offset excluded: a longer run resumes a shorter one)."""

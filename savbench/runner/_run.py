@@ -305,6 +305,31 @@ def _partition_existing(
                 plan.pending.append(sample)
 
 
+def _reuse_sibling_predictions(run_dir: Path, plans: list[TaskPlan], store: PredictionStore) -> int:
+    """Serve pending samples from other run folders beside this one that stored a prediction
+    under the same key (e.g. tasks an ablation does not touch). Copied rows make this run folder
+    self-contained; errors are not reused."""
+    wanted = {(p.key, p.task.name): p for p in plans if p.pending}
+    if not wanted:
+        return 0
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for sibling in sorted(run_dir.parent.iterdir()):
+        if sibling == run_dir or not (sibling / "predictions").is_dir():
+            continue
+        for key, row in read_predictions(sibling).items():
+            if key[:2] in wanted and key not in found and not row.get("error"):
+                found[key] = {**row, "reused_from": sibling.name}
+    copied = 0
+    for (key, task), plan in wanted.items():
+        reused = [found[(key, task, s.id)] for s in plan.pending if (key, task, s.id) in found]
+        if reused:
+            store.append(reused)
+            done = {row["id"] for row in reused}
+            plan.pending = [s for s in plan.pending if s.id not in done]
+            copied += len(reused)
+    return copied
+
+
 def run(config: RunConfig) -> RunOutcome:
     """Run a model on tasks and write the report.
 
@@ -313,6 +338,8 @@ def run(config: RunConfig) -> RunOutcome:
             failed sample. Rows already stored are kept in every case.
         SpecError: A malformed task spec or manifest.
     """
+    if config.ablate == ("all",):
+        raise RunError("ablate=('all',) names several runs; run each stream's ablation separately")
     started = time.perf_counter()
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     world = current_world()
@@ -342,6 +369,7 @@ def run(config: RunConfig) -> RunOutcome:
         adapter_fp = adapter.fingerprint()
         plans = [_plan_task(task, data, config, adapter_cls, adapter_fp) for task, data in tasks]
         _partition_existing(plans, existing, config.retry_errors, world)
+        reused = _reuse_sibling_predictions(run_dir, plans, store) if config.reuse_predictions else 0
         batch_size = max(1, min(config.batch_size, adapter.max_batch_size))
         num_workers = _auto_workers() if config.num_workers is None else config.num_workers
         progress = _Progress(sum(len(p.pending) for p in plans), config.progress and world.is_main)
@@ -387,12 +415,17 @@ def run(config: RunConfig) -> RunOutcome:
         store.close()
         # Every rank's rows must be on disk before rank 0 reads them.
         per_rank = group.all_gather(
-            {"processed": sum(len(p.pending) for p in plans), "adapter_s": stats.adapter_seconds}
+            {
+                "processed": sum(len(p.pending) for p in plans),
+                "adapter_s": stats.adapter_seconds,
+                "reused": reused,
+            }
         )
         if not world.is_main:
             return RunOutcome(run_dir=run_dir, results={})
         timing["adapter_s"] = sum(r["adapter_s"] for r in per_rank)
         processed = sum(r["processed"] for r in per_rank)
+        timing["reused_predictions"] = float(sum(r["reused"] for r in per_rank))
         return _write_report(
             config,
             run_dir,
