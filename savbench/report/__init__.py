@@ -1,6 +1,7 @@
 """Run reports: results.json + samples.jsonl, the single source every other command reads."""
 
 from savbench.report._environment import environment, git_commit, package_versions
+from savbench.report._html import build_html
 from savbench.report._read import RunRecord, find_runs, load_run
 from savbench.report._write import (
     RESULTS_FILE,
@@ -15,6 +16,7 @@ __all__ = [
     "RESULTS_FILE",
     "RunRecord",
     "SAMPLES_FILE",
+    "build_html",
     "environment",
     "find_runs",
     "load_run",
