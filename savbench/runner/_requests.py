@@ -42,6 +42,7 @@ class RequestPlan:
         seed: Run seed.
         ablate: Streams replaced by neutral input.
         video_fill: How an ablated video is filled: ``mean`` colour of the clip or ``first`` frame.
+        optional: Streams (audio, video, image) a sample may lack without being an error.
     """
 
     task: str
@@ -59,6 +60,7 @@ class RequestPlan:
     seed: int
     ablate: frozenset[str] = frozenset()
     video_fill: str = "mean"
+    optional: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -108,6 +110,10 @@ def _audio_ref(sample: Sample, plan: RequestPlan) -> MediaRef | None:
     return None
 
 
+def _missing(sample: Sample, prompt: str, stream: str) -> DecodeFailure:
+    return DecodeFailure(sample, prompt, "missing_media", f"the task needs {stream} and the sample has none")
+
+
 def build_request(sample: Sample, plan: RequestPlan) -> Decoded:
     """Render the prompt and decode the streams the plan asks for."""
     prompt = render_prompt(
@@ -119,47 +125,42 @@ def build_request(sample: Sample, plan: RequestPlan) -> Decoded:
     audio = video = image = None
     current: str | None = None
     timings: dict[str, float] = {}
+    present: set[str] = set()
     try:
         if plan.decode_audio:
             ref = _audio_ref(sample, plan)
-            if ref is None:
-                return Decoded(
-                    DecodeFailure(
-                        sample, prompt, "missing_media", "the task needs audio and the sample has none"
-                    )
-                )
-            current = ref.name
-            start = time.perf_counter()
-            audio = load_audio(ref, sample_rate=plan.sample_rate, max_seconds=plan.max_audio_seconds)
-            timings["audio_decode_s"] = time.perf_counter() - start
-            if "audio" in plan.ablate:
-                audio = np.zeros_like(audio)
+            if ref is not None:
+                current = ref.name
+                start = time.perf_counter()
+                audio = load_audio(ref, sample_rate=plan.sample_rate, max_seconds=plan.max_audio_seconds)
+                timings["audio_decode_s"] = time.perf_counter() - start
+                if "audio" in plan.ablate:
+                    audio = np.zeros_like(audio)
+                present |= {"audio", "speech"}
+            elif "audio" not in plan.optional:
+                return Decoded(_missing(sample, prompt, "audio"))
         if plan.decode_video:
-            if sample.video is None:
-                return Decoded(
-                    DecodeFailure(
-                        sample, prompt, "missing_media", "the task needs video and the sample has none"
-                    )
-                )
-            current = sample.video.name
-            start = time.perf_counter()
-            video = load_video(sample.video, **plan.video_settings)
-            timings["video_decode_s"] = time.perf_counter() - start
-            if "video" in plan.ablate:
-                video = _neutral_video(video, plan.video_fill)
+            if sample.video is not None:
+                current = sample.video.name
+                start = time.perf_counter()
+                video = load_video(sample.video, **plan.video_settings)
+                timings["video_decode_s"] = time.perf_counter() - start
+                if "video" in plan.ablate:
+                    video = _neutral_video(video, plan.video_fill)
+                present.add("video")
+            elif "video" not in plan.optional:
+                return Decoded(_missing(sample, prompt, "video"))
         if plan.decode_image:
-            if sample.image is None:
-                return Decoded(
-                    DecodeFailure(
-                        sample, prompt, "missing_media", "the task needs an image and the sample has none"
-                    )
-                )
-            current = sample.image.name
-            start = time.perf_counter()
-            image = load_image(sample.image)
-            timings["image_decode_s"] = time.perf_counter() - start
-            if "image" in plan.ablate:
-                image = _neutral_image(image)
+            if sample.image is not None:
+                current = sample.image.name
+                start = time.perf_counter()
+                image = load_image(sample.image)
+                timings["image_decode_s"] = time.perf_counter() - start
+                if "image" in plan.ablate:
+                    image = _neutral_image(image)
+                present.add("image")
+            elif "image" not in plan.optional:
+                return Decoded(_missing(sample, prompt, "image"))
     except MediaError as exc:
         return Decoded(DecodeFailure(sample, prompt, "media", str(exc), file=exc.path), timings)
     except Exception as exc:  # a decoder bug must not end the run; the row keeps the reason
@@ -170,7 +171,7 @@ def build_request(sample: Sample, plan: RequestPlan) -> Decoded:
     request = Request(
         sample=sample,
         prompt=prompt,
-        modalities=plan.modalities,
+        modalities=frozenset(plan.modalities & present) if plan.optional else plan.modalities,
         audio=audio,
         sample_rate=plan.sample_rate,
         video=video,

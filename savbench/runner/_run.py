@@ -129,6 +129,7 @@ def _plan_task(
         seed=config.seed,
         ablate=ablated,
         video_fill=config.video_fill,
+        optional=frozenset(stream_of[m] for m in spec.optional_modalities),
     )
     key = fingerprint(
         {

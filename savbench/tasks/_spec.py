@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -102,6 +103,19 @@ class GenerationSpec(_Strict):
     stop: tuple[str, ...] = ()
 
 
+class PrepareSpec(_Strict):
+    """How ``savbench data prepare`` builds this task's manifest from released annotations.
+
+    Args:
+        converter: Registered converter name (see ``savbench.data.prepare``).
+        annotation_file: File name of the released annotations, looked up inside the folder
+            given with ``--annotations`` when that is a folder.
+    """
+
+    converter: str
+    annotation_file: str
+
+
 class Reproduces(_Strict):
     """The published number this task reproduces."""
 
@@ -131,6 +145,9 @@ class TaskSpec(_Strict):
         media: Decoding settings for audio and video.
         audio_from_video: Take the audio stream from the video file when a sample has no
             separate audio file.
+        optional_modalities: Streams a sample may lack (e.g. a matching task whose visual side
+            is a video for some samples and an image for others).
+        prepare: How to build the manifest from released annotations.
         reproduces: Paper and table.
         version: Bumped whenever a change can move a score.
     """
@@ -148,6 +165,8 @@ class TaskSpec(_Strict):
     generation: GenerationSpec = GenerationSpec()
     media: MediaSettings = MediaSettings()
     audio_from_video: bool = False
+    optional_modalities: tuple[Modality, ...] = ()
+    prepare: PrepareSpec | None = None
     reproduces: Reproduces | None = None
     groups: tuple[str, ...] = ()
     version: int = 1
@@ -159,6 +178,13 @@ class TaskSpec(_Strict):
             raise ValueError("a modality is listed twice")
         return value
 
+    @model_validator(mode="after")
+    def _optional_are_declared(self) -> TaskSpec:
+        extra = sorted(set(self.optional_modalities) - set(self.modalities))
+        if extra:
+            raise ValueError(f"optional_modalities {extra} are not among the task's modalities")
+        return self
+
     @property
     def primary_metric(self) -> MetricSpec:
         for metric in self.metrics:
@@ -169,6 +195,19 @@ class TaskSpec(_Strict):
     @property
     def needs_audio(self) -> bool:
         return "speech" in self.modalities or "audio" in self.modalities
+
+
+DATA_ENV = "SAVBENCH_DATA"
+
+
+def data_home() -> Path:
+    """Where prepared manifests live: ``$SAVBENCH_DATA``, else ``~/.cache/savbench/data``."""
+    return Path(os.environ.get(DATA_ENV) or Path.home() / ".cache" / "savbench" / "data").expanduser()
+
+
+def expand_data_vars(text: str) -> str:
+    """Replace ``${SAVBENCH_DATA}`` (with its default when unset) and other environment variables."""
+    return os.path.expandvars(text.replace("${" + DATA_ENV + "}", str(data_home())))
 
 
 class LoadedTask(BaseModel):
@@ -183,8 +222,9 @@ class LoadedTask(BaseModel):
         return self.spec.task
 
     def resolve(self, relative: str) -> Path:
-        """Resolve a path written in the YAML relative to the YAML file."""
-        candidate = Path(relative).expanduser()
+        """Resolve a path written in the YAML: ``${SAVBENCH_DATA}`` and ``~`` expanded, relative
+        paths taken from the YAML file's folder."""
+        candidate = Path(expand_data_vars(relative)).expanduser()
         return candidate if candidate.is_absolute() else (self.path.parent / candidate)
 
     def fingerprint(self) -> str:
