@@ -30,6 +30,8 @@ class MetricResult:
         scale: ``percent`` (0-100), ``fraction`` (0-1) or ``score`` (unbounded, e.g. CIDEr).
         definition: How the number was computed: normaliser, aggregation, tokeniser, CI method.
         unavailable: Why the metric could not be computed here, or None when it was.
+        details: Optional per-sample notes (one dict per sample, e.g. the parsed answer), kept
+            out of ``to_dict`` unless per-sample data is asked for.
     """
 
     metric: str
@@ -41,11 +43,13 @@ class MetricResult:
     scale: Scale
     definition: dict[str, Any] = field(default_factory=dict)
     unavailable: str | None = None
+    details: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self, include_per_sample: bool = False) -> dict[str, Any]:
         data = asdict(self)
         if not include_per_sample:
             data.pop("per_sample")
+            data.pop("details")
         data["ci"] = list(self.ci) if self.ci is not None else None
         return data
 
