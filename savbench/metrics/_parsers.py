@@ -204,8 +204,8 @@ def parse_choice_index(text: str, choices: Sequence[str]) -> int | None:
        option's text, compared without case and punctuation;
     2. explicit symbols: the whole output is a letter ("B", "(b)", "B."); a marked letter
        ("Answer: B", "the answer is (c)", "Option B"); a leading letter with a delimiter
-       ("B. dog", "(B) dog"); a bracketed capital anywhere ("so (C) is right"). A bare "A"
-       followed by a word is read as an article, never as option A;
+       ("B. dog", "(B) dog") or bracketed capitals anywhere ("so (C) is right"), which must all
+       agree. A bare "A" followed by a word is read as an article, never as option A;
     3. exactly one option's text occurs in the output as whole words (when several do, the
        longest wins if it contains all the others, e.g. "hot dog" over "dog");
     4. option numbers "2", "(2)", "Answer: 2", "2. dog" (1-based), unless an option's text is
@@ -234,8 +234,11 @@ def parse_choice_index(text: str, choices: Sequence[str]) -> int | None:
     for finder in (
         lambda: _whole_symbol(answer_part, n, numbers=False),
         lambda: _marked_symbol(raw, n, numbers=False),
-        lambda: _leading_symbol(raw, n, numbers=False),
-        lambda: _unique([_symbol_index(m.group("sym"), n, numbers=False) for m in _BRACKETED.finditer(raw)]),
+        # a leading "(A)" and a later "(B)" are two candidates: ambiguous
+        lambda: _unique(
+            [_leading_symbol(raw, n, numbers=False)]
+            + [_symbol_index(m.group("sym"), n, numbers=False) for m in _BRACKETED.finditer(raw)]
+        ),
     ):
         index = finder()
         if index is not None:
