@@ -37,7 +37,7 @@ def _result(
         n=len(items),
         direction=metric.direction,
         scale=metric.scale,
-        definition={**definition, "scale": "percent (0-100)", **ci_def},
+        definition={**definition, "aggregation": "mean", "scale": "percent (0-100)", **ci_def},
         unavailable=None if score is not None else "no sample was scored",
         details=details,
     )

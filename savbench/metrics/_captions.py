@@ -156,6 +156,7 @@ class CIDEr(_CaptionMetric):
             {
                 "variant": "CIDEr-D (pycocoevalcap 1.2: n=1..4, sigma=6, clipped counts, x10)",
                 "idf": "document frequencies of n-grams over this corpus's references; a 1-sample corpus scores 0",
+                "aggregation": "mean",
                 "aggregation_description": "mean of per-sample CIDEr-D",
                 "ci_statistic": "mean of per-sample CIDEr-D with the corpus IDF held fixed (not re-estimated per resample)",
             },
@@ -191,6 +192,7 @@ class _Bleu(_CaptionMetric):
             {
                 "variant": f"BLEU-{self.order}, pycocoevalcap rules: clipped n-gram precision, closest reference "
                 "length (shorter on ties), brevity penalty, 1e-15/1e-9 smoothing constants",
+                "aggregation": "corpus",
                 "aggregation_description": "corpus BLEU from n-gram statistics summed over samples (not a mean of "
                 "sentence BLEU); per-sample values are sentence BLEU",
                 "ci_statistic": "corpus BLEU recomputed from the resampled samples' summed n-gram statistics",
@@ -236,6 +238,7 @@ class RougeL(_CaptionMetric):
             mean_statistic(per_sample),
             {
                 "variant": "ROUGE-L (pycocoevalcap: LCS, beta=1.2, max precision and max recall over references)",
+                "aggregation": "mean",
                 "aggregation_description": "mean of per-sample ROUGE-L",
                 "ci_statistic": "mean of per-sample ROUGE-L",
             },
@@ -260,6 +263,7 @@ class METEOR(_CaptionMetric):
             mean_statistic(per_sample),
             {
                 "variant": "METEOR 1.5 jar from pycocoevalcap, language en, -norm",
+                "aggregation": "corpus",
                 "aggregation_description": "the jar's corpus aggregate of per-sample statistics (as pycocoevalcap)",
                 "ci_statistic": "mean of per-sample METEOR (the jar's corpus aggregate is not recomputed per "
                 "resample, so the interval is centred on the mean of per-sample scores)",
@@ -286,6 +290,7 @@ class SPICE(_CaptionMetric):
             mean_statistic(values),
             {
                 "variant": "SPICE 1.0 jar from pycocoevalcap (-subset), F-score of scene-graph tuples",
+                "aggregation": "mean",
                 "aggregation_description": "mean of per-sample SPICE F over samples SPICE could parse",
                 "ci_statistic": "mean of per-sample SPICE (unparsed samples as 0)",
             },
@@ -318,6 +323,7 @@ class SPIDEr(_CaptionMetric):
             mean_statistic(per_sample),
             {
                 "variant": "SPIDEr: (CIDEr-D + SPICE) / 2",
+                "aggregation": "mean",
                 "aggregation_description": "mean of corpus CIDEr-D and corpus SPICE",
                 "ci_statistic": "mean of per-sample (CIDEr-D + SPICE) / 2 with the corpus IDF held fixed",
             },

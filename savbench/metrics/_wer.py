@@ -67,7 +67,11 @@ class _ErrorRate(Metric):
         edits = np.zeros(len(items), dtype=np.float64)
         lengths = np.zeros(len(items), dtype=np.float64)
         for i, item in enumerate(items):
-            ref = type(self).tokenize(self.normalize(item.references[0] if item.references else ""))
+            if not item.references:
+                raise ValueError(
+                    f"sample {item.sample_id!r}: field 'references' is empty; {self.name} needs one"
+                )
+            ref = type(self).tokenize(self.normalize(item.references[0]))
             hyp = type(self).tokenize(self.normalize(item.prediction))
             edits[i] = edit_distance(ref, hyp)
             lengths[i] = len(ref)
@@ -141,9 +145,7 @@ class _ErrorRate(Metric):
 
 
 def _per_item_rates(edits: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rates = np.where(lengths > 0, edits / np.maximum(lengths, 1) * 100, np.where(edits > 0, 100.0, 0.0))
-    return rates
+    return np.where(lengths > 0, edits / np.maximum(lengths, 1) * 100, np.where(edits > 0, 100.0, 0.0))
 
 
 @register_metric("wer")

@@ -79,6 +79,11 @@ def test_bad_options_fail_loudly():
         get_metric("wer", normaliser="basic")
 
 
+def test_sample_without_reference_is_an_error_naming_it():
+    with pytest.raises(ValueError, match="sample 'q7'.*references"):
+        get_metric("wer").compute([ScoringInput(sample_id="q7", prediction="a", references=())])
+
+
 def test_definition_says_how_it_was_computed():
     definition = (
         get_metric("wer", seed=3, bootstrap_samples=50).compute(_items([("a b", "a"), ("c", "c")])).definition
