@@ -21,8 +21,13 @@ def _fold(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-choice_lists = st.lists(
+# options as they look in real tasks: a few content words, often after an article
+option_texts = st.tuples(
+    st.sampled_from(["", "a ", "the ", "A ", "The "]),
     st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).map(" ".join),
+).map("".join)
+choice_lists = st.lists(
+    option_texts,
     min_size=2,
     max_size=6,
     unique_by=_fold,
@@ -46,7 +51,7 @@ LETTER_TEMPLATES = [
 TEXT_TEMPLATES = ["{text}", "{Text}.", "Answer: {text}", '"{text}"', "The answer is {text}."]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(choices=choice_lists, data=st.data())
 def test_letter_and_text_templates_round_trip(choices, data):
     index = data.draw(st.integers(0, len(choices) - 1))
@@ -57,7 +62,7 @@ def test_letter_and_text_templates_round_trip(choices, data):
     assert parse_choice_index(output, choices) == index, output
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80, deadline=None, derandomize=True)
 @given(choices=choice_lists, data=st.data())
 def test_option_numbers_round_trip(choices, data):
     index = data.draw(st.integers(0, len(choices) - 1))
@@ -68,7 +73,7 @@ def test_option_numbers_round_trip(choices, data):
     assert parse_choice_index(output, choices) == index, output
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80, deadline=None, derandomize=True)
 @given(choices=choice_lists, data=st.data())
 def test_contained_option_text_round_trips(choices, data):
     index = data.draw(st.integers(0, len(choices) - 1))
@@ -148,7 +153,7 @@ def test_yes_no(text, expected):
 filler = st.lists(st.sampled_from(WORDS), min_size=0, max_size=8).map(" ".join)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(
     word=st.sampled_from(["yes", "no", "Yes", "No", "YES"]),
     rest=filler,
