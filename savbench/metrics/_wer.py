@@ -71,8 +71,8 @@ class _ErrorRate(Metric):
                 raise ValueError(
                     f"sample {item.sample_id!r}: field 'references' is empty; {self.name} needs one"
                 )
-            ref = type(self).tokenize(self.normalize(item.references[0]))
-            hyp = type(self).tokenize(self.normalize(item.prediction))
+            ref = self.tokenize(self.normalize(item.references[0]))
+            hyp = self.tokenize(self.normalize(item.prediction))
             edits[i] = edit_distance(ref, hyp)
             lengths[i] = len(ref)
         return edits, lengths

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,13 +18,12 @@ from savbench.metrics import (
     tokenize_corpus,
 )
 
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 needs_java = pytest.mark.skipif(ptb_unavailable_reason() is not None, reason=f"{ptb_unavailable_reason()}")
 
 
 @pytest.fixture(scope="module")
 def flickr_items() -> list[ScoringInput]:
-    from tests.conftest import SHARED_DATA
-
     path = SHARED_DATA / "savebench_annotations" / "flickr30k_captions.json"
     if not path.exists():
         pytest.skip(f"shared data not present: {path}")
