@@ -27,5 +27,7 @@ def test_ruff_check() -> None:
 
 def test_ruff_format() -> None:
     targets = [t for t in TARGETS if (REPO_ROOT / t).exists()]
-    result = subprocess.run([*_ruff(), "format", "--check", *targets], cwd=REPO_ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [*_ruff(), "format", "--check", *targets], cwd=REPO_ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr

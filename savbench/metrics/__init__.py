@@ -10,6 +10,7 @@ from savbench.metrics._base import (
     MetricResult,
     ScoringInput,
     get_metric,
+    metric_class,
     metric_names,
     register_metric,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "java_launches",
     "mc_choice",
     "mean_statistic",
+    "metric_class",
     "metric_names",
     "normalizer_names",
     "parse_choice_index",

@@ -127,6 +127,18 @@ def metric_names() -> list[str]:
     return sorted(_METRICS)
 
 
+def metric_class(name: str) -> type[Metric]:
+    """The class registered under ``name``.
+
+    Raises:
+        KeyError: When no metric of that name is registered.
+    """
+    _load_entry_points()
+    if name not in _METRICS:
+        raise KeyError(f"unknown metric {name!r}; registered metrics: {', '.join(sorted(_METRICS))}")
+    return _METRICS[name]
+
+
 def get_metric(name: str, **options: Any) -> Metric:
     """Instantiate a registered metric.
 
@@ -145,6 +157,7 @@ def get_metric(name: str, **options: Any) -> Metric:
 
 
 _entry_points_loaded = False
+_BUILTIN_PLUGINS = ("savbench.judge",)
 
 
 def _load_entry_points() -> None:
@@ -152,7 +165,10 @@ def _load_entry_points() -> None:
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
+    import importlib
     from importlib.metadata import entry_points
 
+    for module in _BUILTIN_PLUGINS:
+        importlib.import_module(module)  # registers metrics that live outside this package
     for ep in entry_points(group="savbench.metrics"):
         ep.load()  # importing the module runs its @register_metric decorators

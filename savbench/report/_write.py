@@ -67,6 +67,7 @@ def sample_rows(
             "references": list(sample.references),
             "prediction": row.get("prediction") if row else None,
             "scores": scores.per_sample.get(sample.id, {}),
+            "details": scores.details.get(sample.id, {}),
             "error": (row.get("error") if row else {"kind": "missing", "message": "no prediction stored"}),
             "modalities": row.get("modalities") if row else None,
             "cluster": sample.cluster,

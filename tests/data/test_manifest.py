@@ -32,8 +32,15 @@ def test_reads_samples_in_order(tmp_path: Path, media_root: Path) -> None:
         tmp_path,
         [
             {"id": "s1", "audio": "a.wav", "references": ["hello world"], "audio_start": 1.5, "audio_end": 3},
-            {"id": 2, "video": "sub/v.mp4", "question": "Which?", "choices": ["x", "y"], "references": ["y"],
-             "cluster": "v", "meta": {"k": 1}},
+            {
+                "id": 2,
+                "video": "sub/v.mp4",
+                "question": "Which?",
+                "choices": ["x", "y"],
+                "references": ["y"],
+                "cluster": "v",
+                "meta": {"k": 1},
+            },
         ],
     )
     samples = read_manifest(path, task="t", media_root=media_root)
@@ -50,17 +57,39 @@ def test_reads_samples_in_order(tmp_path: Path, media_root: Path) -> None:
         ({"id": "a", "audio": "a.wav"}, "line 1.references", "non-empty list"),
         ({"id": "a", "audio": "a.wav", "references": []}, "line 1.references", "non-empty list"),
         ({"id": "a", "audio": "a.wav", "references": "x"}, "line 1.references", "non-empty list"),
-        ({"id": "a", "audio": "a.wav", "references": ["x"], "refrences": ["x"]}, "line 1.refrences", "unknown field"),
+        (
+            {"id": "a", "audio": "a.wav", "references": ["x"], "refrences": ["x"]},
+            "line 1.refrences",
+            "unknown field",
+        ),
         ({"id": "a", "audio": 3, "references": ["x"]}, "line 1.audio", "path string"),
-        ({"id": "a", "audio": "a.wav", "references": ["x"], "audio_start": -1}, "line 1.audio_start", "non-negative"),
-        ({"id": "a", "audio": "a.wav", "references": ["x"], "audio_start": 2, "audio_end": 1}, "line 1.audio_end", "greater"),
-        ({"id": "a", "question": "q", "choices": ["x", "y"], "references": ["z"]}, "line 1.references", "not one of the choices"),
-        ({"id": "a", "question": "q", "choices": ["x", "x"], "references": ["x"]}, "line 1.choices", "distinct"),
+        (
+            {"id": "a", "audio": "a.wav", "references": ["x"], "audio_start": -1},
+            "line 1.audio_start",
+            "non-negative",
+        ),
+        (
+            {"id": "a", "audio": "a.wav", "references": ["x"], "audio_start": 2, "audio_end": 1},
+            "line 1.audio_end",
+            "greater",
+        ),
+        (
+            {"id": "a", "question": "q", "choices": ["x", "y"], "references": ["z"]},
+            "line 1.references",
+            "not one of the choices",
+        ),
+        (
+            {"id": "a", "question": "q", "choices": ["x", "x"], "references": ["x"]},
+            "line 1.choices",
+            "distinct",
+        ),
         ({"id": "a", "references": ["x"]}, "line 1", "at least one media file or a question"),
         ([1, 2], "line 1", "expected a JSON object"),
     ],
 )
-def test_bad_rows_name_file_line_field(tmp_path: Path, media_root: Path, row: object, field: str, reason: str) -> None:
+def test_bad_rows_name_file_line_field(
+    tmp_path: Path, media_root: Path, row: object, field: str, reason: str
+) -> None:
     path = write_manifest(tmp_path, [row])
     with pytest.raises(SpecError) as info:
         read_manifest(path, task="t", media_root=media_root)
@@ -115,7 +144,9 @@ def test_symlink_out_of_media_root_is_refused(tmp_path: Path, media_root: Path) 
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=8,
 )
 row_strategy = st.dictionaries(

@@ -41,7 +41,9 @@ def test_torn_last_line_is_dropped_and_repaired(tmp_path: Path) -> None:
 def test_line_that_parses_but_lacks_fields_counts_as_torn(tmp_path: Path) -> None:
     folder = tmp_path / "predictions"
     folder.mkdir()
-    (folder / "rank-0.jsonl").write_text(json.dumps(row(0)) + "\n" + '{"key": "k"}\n' + json.dumps(row(1)) + "\n")
+    (folder / "rank-0.jsonl").write_text(
+        json.dumps(row(0)) + "\n" + '{"key": "k"}\n' + json.dumps(row(1)) + "\n"
+    )
     report = ReadReport()
     assert list(read_predictions(tmp_path, report)) == [("k", "t", "s0")]
     assert report.torn_lines == 1

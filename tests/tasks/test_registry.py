@@ -61,14 +61,36 @@ def test_fingerprint_changes_with_prompt_only(tmp_path: Path) -> None:
         (GOOD + "colour: red\n", "colour", "unknown field"),
         (GOOD.replace("answer: transcript", "answer: essay"), "answer", "Input should be"),
         (GOOD.replace("modalities: [speech]", "modalities: [smell]"), "modalities.0", "Input should be"),
-        (GOOD.replace("description: Toy transcription task.\n", ""), "description", "required field is missing"),
-        (GOOD.replace("{name: wer, normalizer: whisper_en+basic}", "{name: werr}"), "metrics.0.name", "unknown metric 'werr'"),
-        (GOOD.replace('"Transcribe the speech into text."', '"Say {answer}"'), "prompt", "unknown placeholder(s) {answer}"),
-        (GOOD.replace("kind: manifest, ", "kind: ftp, "), "source", "does not match any of the expected tags"),
-        (GOOD + "generation: {max_new_tokens: 0}\n", "generation.max_new_tokens", "greater than or equal to 1"),
+        (
+            GOOD.replace("description: Toy transcription task.\n", ""),
+            "description",
+            "required field is missing",
+        ),
+        (
+            GOOD.replace("{name: wer, normalizer: whisper_en+basic}", "{name: werr}"),
+            "metrics.0.name",
+            "unknown metric 'werr'",
+        ),
+        (
+            GOOD.replace('"Transcribe the speech into text."', '"Say {answer}"'),
+            "prompt",
+            "unknown placeholder(s) {answer}",
+        ),
+        (
+            GOOD.replace("kind: manifest, ", "kind: ftp, "),
+            "source",
+            "does not match any of the expected tags",
+        ),
+        (
+            GOOD + "generation: {max_new_tokens: 0}\n",
+            "generation.max_new_tokens",
+            "greater than or equal to 1",
+        ),
     ],
 )
-def test_malformed_spec_names_file_field_and_reason(tmp_path: Path, text: str, field: str, reason: str) -> None:
+def test_malformed_spec_names_file_field_and_reason(
+    tmp_path: Path, text: str, field: str, reason: str
+) -> None:
     path = write(tmp_path, "bad.yaml", text)
     with pytest.raises(SpecError) as info:
         load_task_file(path)
@@ -104,8 +126,12 @@ def test_multiple_choice_prompt_must_show_choices(tmp_path: Path) -> None:
 
 
 def test_include_merges_defaults_and_spec_wins(tmp_path: Path) -> None:
-    write(tmp_path, "_asr_defaults.yaml", "generation: {max_new_tokens: 32, num_beams: 2}\nanswer: transcript\n")
-    spec = GOOD.replace("answer: transcript\n", "") + "include: _asr_defaults.yaml\ngeneration: {num_beams: 4}\n"
+    write(
+        tmp_path, "_asr_defaults.yaml", "generation: {max_new_tokens: 32, num_beams: 2}\nanswer: transcript\n"
+    )
+    spec = (
+        GOOD.replace("answer: transcript\n", "") + "include: _asr_defaults.yaml\ngeneration: {num_beams: 4}\n"
+    )
     task = load_task_file(write(tmp_path, "t.yaml", spec))
     assert task.spec.generation.max_new_tokens == 32
     assert task.spec.generation.num_beams == 4
@@ -163,4 +189,6 @@ def test_render_prompt_formats_choices() -> None:
         choice_format="lettered",
     )
     assert text == "What colour?\n(A) red\n(B) green\n(C) blue\nAnswer with A, B or C."
-    assert render_prompt("{choices}", question="", choices=["x", "y"], choice_format="numbered") == "1. x\n2. y"
+    assert (
+        render_prompt("{choices}", question="", choices=["x", "y"], choice_format="numbered") == "1. x\n2. y"
+    )

@@ -1,0 +1,65 @@
+"""Append-only cache of judge calls, keyed by everything that determines the reply."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def judge_key(
+    model: str, template: str, template_version: int, question: str, references: list[str], prediction: str
+) -> str:
+    payload = json.dumps(
+        [model, template, template_version, question, references, prediction], ensure_ascii=False
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class JudgeCache:
+    """JSONL file of {key, reply}; readers skip a torn last line, writers hold a lock per append.
+
+    Args:
+        path: The cache file (created on first write).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries: dict[str, str] = {}
+        if path.exists():
+            for line in path.read_bytes().split(b"\n"):
+                try:
+                    entry = json.loads(line)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    continue
+                if (
+                    isinstance(entry, dict)
+                    and isinstance(entry.get("key"), str)
+                    and isinstance(entry.get("reply"), str)
+                ):
+                    self._entries[entry["key"]] = entry["reply"]
+
+    def get(self, key: str) -> str | None:
+        return self._entries.get(key)
+
+    def put_many(self, entries: list[dict[str, Any]]) -> None:
+        if not entries:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        payload = b"".join(json.dumps(e, ensure_ascii=False).encode("utf-8") + b"\n" for e in entries)
+        with self.path.open("ab") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                handle.write(payload)
+                handle.flush()
+                os.fsync(handle.fileno())
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        for entry in entries:
+            self._entries[entry["key"]] = entry["reply"]
+
+    def __len__(self) -> int:
+        return len(self._entries)
