@@ -33,6 +33,28 @@ def add_include_path(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_judge_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("LLM judge (for llm_judge metrics)")
+    group.add_argument(
+        "--judge-model", default=None, metavar="NAME", help="judge model name as the endpoint serves it"
+    )
+    group.add_argument(
+        "--judge-base-url",
+        default=None,
+        metavar="URL",
+        help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1",
+    )
+    group.add_argument(
+        "--judge-api-key-env",
+        default="OPENAI_API_KEY",
+        metavar="VAR",
+        help="environment variable holding the judge's API key",
+    )
+    group.add_argument(
+        "--judge-concurrency", type=int, default=4, metavar="N", help="judge calls in flight at once"
+    )
+
+
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
     """A plain aligned text table that fits the terminal where it can."""
     widths = [len(h) for h in headers]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from savbench._errors import RunError
-from savbench.cli._common import HelpFormatter, add_include_path, table
+from savbench.cli._common import HelpFormatter, add_include_path, add_judge_options, table
 
 if TYPE_CHECKING:
     from savbench.runner import RunConfig
@@ -126,6 +126,7 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="recompute predictions that other runs in OUTPUT_DIR stored under the same settings",
     )
+    add_judge_options(parser)
     add_include_path(parser)
     parser.set_defaults(handler=handle)
 
@@ -177,6 +178,10 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         bootstrap_samples=args.bootstrap,
         progress=not args.no_progress,
         reuse_predictions=not args.no_reuse,
+        judge_model=args.judge_model,
+        judge_base_url=args.judge_base_url,
+        judge_api_key_env=args.judge_api_key_env,
+        judge_concurrency=args.judge_concurrency,
     )
 
 

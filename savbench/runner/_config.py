@@ -10,6 +10,7 @@ from typing import Any
 from savbench._errors import RunError
 
 ABLATIONS = ("none", "audio", "video", "image", "all")
+JUDGE_CACHE_FILE = "judge-cache.jsonl"
 SECRET_ARG = re.compile(r"(key|token|secret|password)", re.IGNORECASE)
 
 
@@ -66,6 +67,10 @@ class RunConfig:
         progress: Show a progress bar.
         reuse_predictions: Copy predictions stored under the same prediction key by other runs
             in ``output_dir`` instead of recomputing them.
+        judge_model: Judge model for LLM-judged metrics (overrides the task YAML's).
+        judge_base_url: OpenAI-compatible endpoint of the judge.
+        judge_api_key_env: Environment variable holding the judge's API key.
+        judge_concurrency: Judge calls in flight at once.
     """
 
     model: str
@@ -90,6 +95,10 @@ class RunConfig:
     bootstrap_samples: int = 1000
     progress: bool = True
     reuse_predictions: bool = True
+    judge_model: str | None = None
+    judge_base_url: str | None = None
+    judge_api_key_env: str = "OPENAI_API_KEY"
+    judge_concurrency: int = 4
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -114,4 +123,26 @@ class RunConfig:
             "gen_kwargs": dict(sorted(self.gen_kwargs.items())),
             "ablate": sorted(self.ablate),
             "video_fill": self.video_fill if "video" in self.ablate or "image" in self.ablate else None,
+            "judge": self.judge_public(),
         }
+
+    def judge_public(self) -> dict[str, Any] | None:
+        """Judge settings as reports record them (the key's variable name, never the key)."""
+        if not self.judge_model and not self.judge_base_url:
+            return None
+        return {
+            "model": self.judge_model,
+            "base_url": self.judge_base_url,
+            "api_key_env": self.judge_api_key_env,
+        }
+
+    def judge_settings(self) -> Any:
+        from savbench.judge import JudgeSettings
+
+        return JudgeSettings(
+            model=self.judge_model,
+            base_url=self.judge_base_url,
+            api_key_env=self.judge_api_key_env,
+            concurrency=self.judge_concurrency,
+            cache_path=Path(self.output_dir).expanduser() / JUDGE_CACHE_FILE,
+        )

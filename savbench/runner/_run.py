@@ -549,6 +549,7 @@ def _write_report(
             "num_workers": config.num_workers,
             "world_size": world.size,
             "bootstrap_samples": config.bootstrap_samples,
+            "judge": config.judge_public(),
         },
         "tasks": tasks_section,
         "environment": environment(),
