@@ -46,33 +46,48 @@ class Comparison:
 
 
 def paired_statistics(
-    metric: Metric, items: list[ScoringInput]
+    metric: Metric,
+    items: list[ScoringInput],
+    stored: list[float | None] | None = None,
+    scale_factor: float | None = None,
 ) -> tuple[np.ndarray, Aggregate, list[float | None]]:
     """Per-sample sufficient statistics, the function that turns them into the corpus score,
     and the per-sample scores.
 
-    Metrics whose corpus score is not a mean (WER, BLEU) provide ``sufficient_statistics``;
-    for the others the per-sample scores are averaged.
+    Metrics whose corpus score is not a mean (WER, BLEU) provide ``sufficient_statistics`` and
+    are recomputed from the text. For the others (means of per-sample scores) the scores stored
+    in samples.jsonl are used when given (no Java start, no judge call), with ``scale_factor``
+    converting their mean to the corpus scale (e.g. 0/1 per sample to percent).
     """
-    result = metric.compute(items)
     provider = getattr(metric, "sufficient_statistics", None)
     if provider is not None:
         stats, aggregate = provider(items)
-        return np.asarray(stats, dtype=np.float64), aggregate, result.per_sample
-    values = np.array([np.nan if v is None else v for v in result.per_sample], dtype=np.float64)
+        return np.asarray(stats, dtype=np.float64), aggregate, metric.compute(items).per_sample
+    if stored is not None and len(stored) == len(items):
+        per_sample = list(stored)
+        factor = 1.0 if scale_factor is None else scale_factor
+    else:
+        result = metric.compute(items)
+        per_sample = result.per_sample
+        factor = _scale_factor(per_sample, result.score)
+    values = np.array([np.nan if v is None else v for v in per_sample], dtype=np.float64)
     if values.size != len(items):
         raise SavbenchError(
             f"metric {metric.name} gives no per-sample scores; it cannot be compared per sample"
         )
-    mean = float(np.nanmean(values)) if values.size else 0.0
-    factor = (
-        result.score / mean if result.score is not None and mean not in (0.0,) and np.isfinite(mean) else 1.0
-    )
 
     def aggregate(stats: np.ndarray) -> float:
         return float(np.nanmean(stats[:, 0]) * factor)
 
-    return values[:, None], aggregate, result.per_sample
+    return values[:, None], aggregate, per_sample
+
+
+def _scale_factor(per_sample: list[float | None], score: float | None) -> float:
+    """Corpus score / mean per-sample score (1 for CIDEr or judge scores, 100 for 0/1 accuracy)."""
+    values = [v for v in per_sample if v is not None]
+    if score is None or not values or float(np.mean(values)) == 0.0:
+        return 1.0
+    return score / float(np.mean(values))
 
 
 def _items(rows: dict[str, dict[str, Any]], ids: list[str]) -> list[ScoringInput]:
@@ -108,30 +123,62 @@ def compare_runs(a: RunRecord, b: RunRecord, *, resamples: int = 1000, seed: int
         for spec in metric_specs:
             options = {k: v for k, v in spec.items() if k not in ("name", "primary")}
             metric = get_metric(spec["name"], seed=seed, bootstrap_samples=resamples, **options)
-            comparisons.append(
-                _compare_metric(
-                    task,
-                    metric,
-                    rows_a[task] if shared else {},
-                    rows_b.get(task, {}),
-                    shared,
-                    resamples,
-                    seed,
+            scores = (a.tasks[task]["metrics"].get(spec["name"], {}).get("score"),
+                      b.tasks[task]["metrics"].get(spec["name"], {}).get("score"))  # fmt: skip
+            try:
+                comparisons.append(
+                    _compare_metric(
+                        task,
+                        metric,
+                        rows_a.get(task, {}),
+                        rows_b.get(task, {}),
+                        shared,
+                        resamples,
+                        seed,
+                        scores,
+                    )
                 )
-            )
+            except (ValueError, SavbenchError) as exc:  # one unscorable task must not sink the comparison
+                comparisons.append(
+                    Comparison(task, metric.name, len(shared), None, None, None, None, None, f"error: {exc}", 0, 0,
+                               metric.direction, metric.scale)
+                )  # fmt: skip
     return comparisons
 
 
+def _stored(rows: dict, ids: list[str], key: str) -> list[float | None] | None:
+    values = [rows[i].get("scores", {}).get(key) for i in ids]
+    return values if any(key in rows[i].get("scores", {}) for i in ids) else None
+
+
 def _compare_metric(
-    task: str, metric: Metric, rows_a: dict, rows_b: dict, shared: list[str], resamples: int, seed: int
+    task: str,
+    metric: Metric,
+    rows_a: dict,
+    rows_b: dict,
+    shared: list[str],
+    resamples: int,
+    seed: int,
+    corpus_scores: tuple[float | None, float | None] = (None, None),
 ) -> Comparison:
     if not shared:
         return Comparison(
             task, metric.name, 0, None, None, None, None, None, "none", 0, 0, metric.direction, metric.scale
         )
     items_a, items_b = _items(rows_a, shared), _items(rows_b, shared)
-    stats_a, aggregate, per_a = paired_statistics(metric, items_a)
-    stats_b, _, per_b = paired_statistics(metric, items_b)
+    stored_a, stored_b = _stored(rows_a, shared, metric.name), _stored(rows_b, shared, metric.name)
+    factor = None
+    if stored_a is not None and stored_b is not None:
+        # The stored corpus score covers every sample of run A: it fixes the per-sample -> corpus scale.
+        for rows, score in ((rows_a, corpus_scores[0]), (rows_b, corpus_scores[1])):
+            values = [v for v in _stored(rows, sorted(rows), metric.name) or [] if v]
+            if values and score:  # a run whose samples all score 0 cannot tell the scale
+                factor = _scale_factor(values, score)
+                break
+    else:
+        stored_a = stored_b = None
+    stats_a, aggregate, per_a = paired_statistics(metric, items_a, stored_a, factor)
+    stats_b, _, per_b = paired_statistics(metric, items_b, stored_b, factor)
     score_a, score_b = aggregate(stats_a), aggregate(stats_b)
     clusters = [item.cluster for item in items_a]
     sign = 1 if metric.direction == "higher" else -1
