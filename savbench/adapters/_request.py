@@ -21,6 +21,8 @@ class GenerationSettings:
         temperature: Sampling temperature; 0 means greedy.
         top_p: Nucleus sampling mass (used only when sampling).
         num_beams: Beam width; 1 means no beam search.
+        repetition_penalty: Penalty on repeated tokens (1 means none), as in Hugging Face generate.
+        length_penalty: Beam-search length penalty, as in Hugging Face generate.
         stop: Strings at which generation is cut.
     """
 
@@ -28,6 +30,8 @@ class GenerationSettings:
     temperature: float = 0.0
     top_p: float = 1.0
     num_beams: int = 1
+    repetition_penalty: float = 1.0
+    length_penalty: float = 1.0
     stop: tuple[str, ...] = ()
 
     @property

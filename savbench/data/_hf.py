@@ -44,6 +44,16 @@ def _media_ref(value: Any, label: str) -> MediaRef | None:
     raise TypeError(f"cannot read media from a value of type {type(value).__name__}")
 
 
+def _choices(row: dict[str, Any], source: HFSource) -> tuple[str, ...]:
+    if "choices" in source.columns:
+        columns = [c.strip() for c in source.columns["choices"].split(",")]
+        if len(columns) == 1:
+            return tuple(str(c) for c in row[columns[0]])
+        return tuple(str(row[c]) for c in columns if row[c] not in (None, ""))
+    constant = source.constants.get("choices", [])
+    return tuple(constant) if isinstance(constant, list) else ()
+
+
 def read_hf_dataset(source: HFSource, *, task: str, spec_path: Path) -> tuple[list[Sample], str]:
     """Load samples from a Hugging Face dataset.
 
@@ -59,7 +69,12 @@ def read_hf_dataset(source: HFSource, *, task: str, spec_path: Path) -> tuple[li
         dataset = _open_dataset(source)
     except Exception as exc:  # datasets raises many types; the user needs the message
         raise SpecError(spec_path, "source.dataset", f"cannot load {source.dataset!r}: {exc}") from None
-    missing = sorted(col for col in source.columns.values() if col not in dataset.column_names)
+    mapped = [
+        c.strip()
+        for field, cols in source.columns.items()
+        for c in (cols.split(",") if field == "choices" else [cols])
+    ]
+    missing = sorted(col for col in mapped if col not in dataset.column_names)
     if missing:
         raise SpecError(
             spec_path,
@@ -95,8 +110,10 @@ def read_hf_dataset(source: HFSource, *, task: str, spec_path: Path) -> tuple[li
                 audio=media["audio"],
                 video=media["video"],
                 image=media["image"],
-                question=str(row[source.columns["question"]]) if "question" in source.columns else "",
-                choices=tuple(row[source.columns["choices"]]) if "choices" in source.columns else (),
+                question=str(row[source.columns["question"]])
+                if "question" in source.columns
+                else str(source.constants.get("question", "")),
+                choices=_choices(row, source),
                 references=tuple(str(r) for r in refs),
                 cluster=str(row[source.columns["cluster"]]) if "cluster" in source.columns else None,
             )

@@ -38,7 +38,9 @@ class HFSource(_Strict):
     """A Hugging Face dataset, read through ``datasets`` (offline cache friendly).
 
     ``columns`` maps savbench sample fields (id, audio, video, image, question, choices,
-    references) to dataset column names.
+    references) to dataset column names; ``choices`` may name several columns separated by
+    commas (one option per column). ``constants`` gives a field the same value for every row
+    (e.g. the fixed option list of a classification task).
     """
 
     kind: Literal["hf"]
@@ -47,6 +49,7 @@ class HFSource(_Strict):
     split: str
     revision: str | None = None
     columns: dict[str, str]
+    constants: dict[str, str | list[str]] = {}
 
     @field_validator("columns")
     @classmethod
@@ -57,6 +60,14 @@ class HFSource(_Strict):
             raise ValueError(f"unknown sample field(s) {unknown}; allowed: {sorted(allowed)}")
         if "references" not in value:
             raise ValueError("columns must map 'references'")
+        return value
+
+    @field_validator("constants")
+    @classmethod
+    def _known_constants(cls, value: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        unknown = sorted(set(value) - {"question", "choices"})
+        if unknown:
+            raise ValueError(f"only question and choices can be constants, not {unknown}")
         return value
 
 
@@ -100,6 +111,8 @@ class GenerationSpec(_Strict):
     temperature: float = Field(default=0.0, ge=0)
     top_p: float = Field(default=1.0, gt=0, le=1)
     num_beams: int = Field(default=1, ge=1)
+    repetition_penalty: float = Field(default=1.0, gt=0)
+    length_penalty: float = 1.0
     stop: tuple[str, ...] = ()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from savbench._errors import SpecError
 from savbench._io import atomic_write_jsonl
 from savbench.data._manifest import MEDIA_FIELDS, parse_manifest_row
+from savbench.data.prepare._audiocaps import read_csv_items
 from savbench.data.prepare._registry import get_converter
 from savbench.tasks import HFSource, LoadedTask
 
@@ -99,12 +100,15 @@ def prepare_task(
     if isinstance(spec.source, HFSource):
         raise SpecError(task.path, "source", "a Hugging Face task needs no preparation")
     path = annotation_path(task, annotations)
-    try:
-        items = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(path, "", "annotation file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SpecError(path, "", f"cannot read annotations: {exc}") from None
+    if not path.is_file():
+        raise SpecError(path, "", "annotation file not found")
+    if path.suffix.lower() == ".csv":
+        items: Any = read_csv_items(path)
+    else:
+        try:
+            items = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SpecError(path, "", f"cannot read annotations: {exc}") from None
     if not isinstance(items, list) or not items:
         raise SpecError(path, "", "expected a non-empty JSON list of items")
     rows = get_converter(spec.prepare.converter)(items, path)
@@ -116,10 +120,15 @@ def prepare_task(
     complete = 0
     for row in rows:
         ok = True
+        candidates = row.pop("_candidates", {})
         for name in MEDIA_FIELDS:
             if name not in row:
                 continue
-            found = _locate(root, row[name], index)
+            found = None
+            for option in [row[name], *candidates.get(name, [])]:
+                found = _locate(root, option, index)
+                if found is not None:
+                    break
             if found is None:
                 missing.append((str(row["id"]), name, row[name]))
                 ok = False
