@@ -10,6 +10,8 @@ from savbench._errors import SavbenchError
 from savbench.cli._common import HelpFormatter, add_include_path, table
 from savbench.tasks import TaskRegistry, default_search_paths
 
+JUDGED = frozenset({"llm_judge"})
+
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
@@ -68,7 +70,7 @@ def handle(args: argparse.Namespace) -> int:
         [
             r["task"],
             "+".join(r["modalities"]),
-            ",".join(r["metrics"]),
+            ",".join(m + ("*" if m in JUDGED else "") for m in r["metrics"]),
             "-" if r["samples"] is None else str(r["samples"]),
             "yes" if r["data_present"] else ("ERROR" if r["problem"] else "no"),
             ",".join(r["groups"]),
@@ -79,6 +81,8 @@ def handle(args: argparse.Namespace) -> int:
     for r in rows:
         if r["problem"]:
             print(f"\n{r['task']}: {r['problem']}")
+    if any(m in JUDGED for r in rows for m in r["metrics"]):
+        print("\n* scored by an LLM judge, as the paper did: pass --judge-model and --judge-base-url to `savbench run`")
     groups = [args.group] if args.group else sorted(registry.groups)
     if groups:
         print("\ngroups: " + "; ".join(f"{g} ({len(registry.expand(g))} tasks)" for g in groups))
