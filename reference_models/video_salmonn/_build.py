@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 from transformers import LlamaForCausalLM, PreTrainedModel, WhisperConfig
+from transformers.utils import logging as hf_logging
 
 from reference_models.video_salmonn._checkpoint import (
     CheckpointError,
@@ -146,18 +147,25 @@ def build_model(
     reports: list[LoadReport] = []
     llm: PreTrainedModel | None = None
     if files.llm_path is not None:
-        llm, info = LlamaForCausalLM.from_pretrained(
-            files.llm_path,
-            dtype=dtype,
-            local_files_only=True,
-            attn_implementation=attn_implementation,
-            output_loading_info=True,
-        )
+        was_enabled = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        try:
+            llm, info = LlamaForCausalLM.from_pretrained(
+                files.llm_path,
+                dtype=dtype,
+                local_files_only=True,
+                attn_implementation=attn_implementation,
+                output_loading_info=True,
+            )
+        finally:
+            if was_enabled:
+                hf_logging.enable_progress_bar()
         missing = [k for k in info.get("missing_keys", []) if "rotary_emb" not in k]
         reports.append(
             LoadReport(
                 file=files.llm_path,
                 role="llm_path",
+                loaded=[k for k in llm.state_dict() if k not in missing],
                 missing=sorted(missing),
                 unexpected=sorted(info.get("unexpected_keys", [])),
             )

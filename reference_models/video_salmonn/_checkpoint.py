@@ -107,15 +107,17 @@ def read_checkpoint(path: str | Path, role: str) -> Any:
         return torch.load(file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         message = str(exc)
-        if "Weights only load failed" in message:
-            detail = next((ln.strip() for ln in message.splitlines() if "Unsupported global" in ln), "")
+        lines = message.splitlines() or [""]
+        detail = next((ln.strip() for ln in lines if "Unsupported global" in ln), "")
+        if detail:
             raise CheckpointError(
                 file,
                 f"{role}: refused to load: the file holds pickled objects other than tensors and plain "
-                f"containers ({detail or 'weights_only load failed'}); re-save its state dict as safetensors",
+                f"containers ({detail}); re-save its state dict as safetensors",
             ) from None
+        reason = next((ln.strip() for ln in lines if "Unsupported" in ln), lines[0])
         raise CheckpointError(
-            file, f"{role}: not a PyTorch or safetensors checkpoint ({message[:200]})"
+            file, f"{role}: not a PyTorch or safetensors checkpoint ({reason[:200]})"
         ) from None
     except Exception as exc:  # noqa: BLE001 - torch raises many types for a file that is not a checkpoint
         first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
@@ -217,15 +219,15 @@ def load_official_tensors(
             own[target].copy_(value.to(own[target].dtype))
         seen.add(target)
         report.loaded.append(target)
+    if not report.loaded:
+        raise CheckpointError(
+            path, f"{role}: no key of this file belongs to the model; is it the right file?"
+        )
     report.missing = [k for k in own if required(k) and k not in seen] if required is not None else []
     if strict and report.missing:
         shown = ", ".join(report.missing[:12]) + (" ..." if len(report.missing) > 12 else "")
         raise CheckpointError(
             path, f"{role}: {len(report.missing)} model parameters not found in this file: {shown}"
-        )
-    if not report.loaded:
-        raise CheckpointError(
-            path, f"{role}: no key of this file belongs to the model; is it the right file?"
         )
     return report
 
