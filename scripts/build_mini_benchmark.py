@@ -27,6 +27,7 @@ import json
 import math
 import platform
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,7 @@ SUPERSAMPLE = 2
 SAMPLES_PER_TASK = 32
 X264_OPTIONS = {"crf": "23", "preset": "medium", "threads": "1"}
 AAC_BITRATE = 24000
+SPEECH_PEAK = 0.6
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "tasks" / "mini"
 
@@ -202,13 +204,17 @@ class Speaker:
         out = subprocess.run([self.executable, "--version"], capture_output=True, text=True, check=True)
         return out.stdout.split("Data at:")[0].strip()
 
-    def say(self, text: str, voice: Voice, peak: float = 0.6) -> np.ndarray:
+    def say(self, text: str, voice: Voice, peak: float = SPEECH_PEAK) -> np.ndarray:
         """Speech for ``text`` as float64 at 16 kHz, silence trimmed, peak-normalised."""
         key = (text, voice)
         if key not in self._cache:
             wav = Path(self._tmp.name) / "say.wav"
             cmd = [self.executable, "-v", voice.name, "-s", str(voice.speed), "-p", str(voice.pitch)]
-            subprocess.run([*cmd, "-w", str(wav), text], check=True, capture_output=True)
+            result = subprocess.run([*cmd, "-w", str(wav), text], capture_output=True, text=True)
+            if result.returncode != 0:
+                raise RuntimeError(
+                    f"espeak-ng failed on {text!r} with voice {voice.name}: {result.stderr.strip()}"
+                )
             raw, rate = sf.read(wav, dtype="float64")
             if rate != ESPEAK_RATE:
                 raise RuntimeError(f"espeak-ng wrote {rate} Hz audio; the build expects {ESPEAK_RATE} Hz")
@@ -1202,6 +1208,16 @@ def write_manifest(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     path.write_text(text, encoding="utf-8", newline="\n")
 
 
+def x264_core(files: Sequence[Path]) -> str:
+    """The x264 core version, read from the encoder's SEI message in a written video."""
+    for path in files:
+        if path.suffix == ".mp4":
+            found = re.search(rb"x264 - core (\d+)", path.read_bytes())
+            if found:
+                return found.group(1).decode()
+    return ""
+
+
 def build_info(ctx: Context, counts: dict[str, int]) -> dict[str, Any]:
     files = sorted(p for p in ctx.out.rglob("*") if p.is_file() and p.name != "BUILD_INFO.json")
     data_files = [p for p in files if p.suffix in (".jsonl", ".flac", ".mp4", ".png")]
@@ -1227,6 +1243,7 @@ def build_info(ctx: Context, counts: dict[str, int]) -> dict[str, Any]:
             "pillow": PIL_VERSION,
             "soundfile": sf.__version__,
             "libsndfile": sf.__libsndfile_version__,
+            "x264_core": x264_core(data_files),
         },
         "settings": {
             "audio": {
@@ -1244,6 +1261,13 @@ def build_info(ctx: Context, counts: dict[str, int]) -> dict[str, Any]:
                 "audio_codec": f"aac {AAC_BITRATE} bit/s mono",
             },
             "image": {"size": [SIZE, SIZE], "format": "PNG, compress_level=9"},
+            "drawing": {
+                "supersample": SUPERSAMPLE,
+                "downsampling": "box filter",
+                "background": BACKGROUND,
+                "colours": RGB,
+            },
+            "speech_peak": SPEECH_PEAK,
             "samples_per_task": SAMPLES_PER_TASK,
         },
         "tasks": counts,
@@ -1253,7 +1277,14 @@ def build_info(ctx: Context, counts: dict[str, int]) -> dict[str, Any]:
 
 
 def clean(out: Path) -> None:
-    """Remove what a previous build wrote (manifests, media, build info); YAML files stay."""
+    """Remove what a previous build wrote (manifests, media, build info); YAML files stay.
+
+    Raises:
+        SystemExit: ``out`` holds a ``media`` folder that no build of this script wrote.
+    """
+    ours = [out / "BUILD_INFO.json", *(out / manifest for manifest, _ in TASKS.values())]
+    if (out / "media").exists() and not any(p.exists() for p in ours):
+        raise SystemExit(f"{out / 'media'} was not written by this script; refusing to delete it")
     shutil.rmtree(out / "media", ignore_errors=True)
     for path in [*out.glob("*.jsonl"), out / "BUILD_INFO.json"]:
         path.unlink(missing_ok=True)
