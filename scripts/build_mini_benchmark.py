@@ -615,7 +615,7 @@ CONNECTORS = (
     "{a}, followed by {b}",
     "{a} and then {b}",
     "first {a}, then {b}",
-    "{a}, after which comes {b}",
+    "{a}, and after that {b}",
     "{a} before {b}",
 )
 BACKGROUND_PHRASES = (
