@@ -504,6 +504,7 @@ def staggered(objs: Sequence[Obj], rng: random.Random, start: float, end: float)
 def mc_row(
     sid: str, question: str, choices: Sequence[str], answer: str, meta: dict[str, Any], **media: Any
 ) -> dict[str, Any]:
+    """A multiple-choice manifest row; the reference is the correct option's text."""
     if answer not in choices:
         raise AssertionError(f"{sid}: answer {answer!r} is not among {choices}")
     return {
@@ -521,6 +522,7 @@ def mc_row(
 
 
 def build_asr(ctx: Context) -> list[dict[str, Any]]:
+    """32 sentences from the bank, each read by a random voice; the reference is the sentence."""
     rng = task_rng("mini_asr")
     sentences = rng.sample(ASR_SENTENCES, SAMPLES_PER_TASK)
     rows = []
@@ -713,6 +715,7 @@ def captions_for(rng: random.Random, events: Sequence[dict[str, Any]], backgroun
 
 
 def build_audiocaps(ctx: Context) -> list[dict[str, Any]]:
+    """Two events of different kinds in sequence, sometimes over hiss; captions from the parameters."""
     rng = task_rng("mini_audiocaps")
     pairs = [(a, b) for a in EVENT_KINDS for b in EVENT_KINDS if a != b]
     chosen = rng.sample(pairs, len(pairs)) + rng.sample(pairs, len(pairs))
@@ -747,6 +750,7 @@ def build_audiocaps(ctx: Context) -> list[dict[str, Any]]:
 
 
 def build_videoqa(ctx: Context) -> list[dict[str, Any]]:
+    """Four question kinds, eight each, whose answers are read off the rendered scene."""
     rng = task_rng("mini_videoqa")
     kind_names = ("count", "direction", "moving_colour", "last_shape")
     kinds = list(kind_names) * (SAMPLES_PER_TASK // 4)
@@ -826,6 +830,7 @@ AVQA_QUESTIONS = {
 
 
 def build_avqa(ctx: Context) -> list[dict[str, Any]]:
+    """The speech names a colour or shape; the question asks about that object in the video."""
     rng = task_rng("mini_avqa")
     kinds = list(AVQA_SPEECH) * (SAMPLES_PER_TASK // 4)
     rng.shuffle(kinds)
@@ -919,6 +924,7 @@ def mouth_frames(speech: np.ndarray, lead: float, duration: float) -> tuple[list
 
 
 def build_avsr(ctx: Context) -> list[dict[str, Any]]:
+    """GRID-style commands as FLAC, with a silent video of a mouth that follows the speech."""
     rng = task_rng("mini_avsr")
     rows = []
     seen: set[str] = set()
@@ -1005,6 +1011,7 @@ def bounce_frames(scene: dict[str, Any]) -> list[np.ndarray]:
 
 
 def build_avm(ctx: Context) -> list[dict[str, Any]]:
+    """16 scenes (bouncing ball, named shape), each once with matching and once with other audio."""
     rng = task_rng("mini_avm")
     scenes: list[dict[str, Any]] = []
     for k in range(SAMPLES_PER_TASK // 2):
@@ -1087,6 +1094,7 @@ def build_avm(ctx: Context) -> list[dict[str, Any]]:
 
 
 def build_avssd(ctx: Context) -> list[dict[str, Any]]:
+    """Four shapes pulse at disjoint times; the tones start exactly when the answer pulses."""
     rng = task_rng("mini_avssd")
     positions = balanced_positions(rng, SAMPLES_PER_TASK, 4)
     duration, pulse, slot_starts = 6.0, 0.3, [round(0.3 + 0.4 * k, 1) for k in range(13)]
@@ -1139,6 +1147,7 @@ ISQA_SPEECH = {
 
 
 def build_isqa(ctx: Context) -> list[dict[str, Any]]:
+    """A PNG of shapes and the question spoken as FLAC; the options are given in text."""
     rng = task_rng("mini_isqa")
     kinds = list(ISQA_SPEECH) * (SAMPLES_PER_TASK // 4)
     rng.shuffle(kinds)
@@ -1291,6 +1300,11 @@ def clean(out: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Build the benchmark.
+
+    Args:
+        argv: Command-line arguments (``--out``, ``--tasks``, ``--limit``); ``sys.argv`` when None.
+    """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: tasks/mini)")
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
