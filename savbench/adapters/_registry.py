@@ -5,17 +5,22 @@ torch). Another package adds an adapter with an entry point in the ``savbench.ad
 
     [project.entry-points."savbench.adapters"]
     my-model = "my_package.adapter:MyAdapter"
+
+Without packaging, ``SAVBENCH_ADAPTERS="my-model=my_module:MyAdapter,..."`` does the same for
+modules on the Python path.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
 from savbench.adapters._base import Adapter
 
 ENTRY_POINT_GROUP = "savbench.adapters"
+ADAPTERS_ENV = "SAVBENCH_ADAPTERS"
 
 _BUILTIN: dict[str, str] = {
     "chance": "model_adapters.baselines:ChanceAdapter",
@@ -53,6 +58,10 @@ def adapter_targets() -> dict[str, str]:
     targets = dict(_BUILTIN)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         targets.setdefault(ep.name, ep.value)
+    for item in os.environ.get(ADAPTERS_ENV, "").split(","):
+        name, sep, target = item.partition("=")
+        if sep and name.strip() and ":" in target:
+            targets.setdefault(name.strip(), target.strip())
     return targets
 
 

@@ -82,7 +82,9 @@ def handle(args: argparse.Namespace) -> int:
         if r["problem"]:
             print(f"\n{r['task']}: {r['problem']}")
     if any(m in JUDGED for r in rows for m in r["metrics"]):
-        print("\n* scored by an LLM judge, as the paper did: pass --judge-model and --judge-base-url to `savbench run`")
+        print(
+            "\n* scored by an LLM judge, as the paper did: pass --judge-model and --judge-base-url to `savbench run`"
+        )
     groups = [args.group] if args.group else sorted(registry.groups)
     if groups:
         print("\ngroups: " + "; ".join(f"{g} ({len(registry.expand(g))} tasks)" for g in groups))
