@@ -1,4 +1,4 @@
-"""Parity of ``reference_models.video_salmonn`` with the official video-SALMONN code, at tiny size.
+"""Parity of ``reference_models.video_salmonn`` with the official video-SALMONN / FAVOR code, at tiny size.
 
 Not run in CI (the official code cannot be part of this repository). It builds the official
 modules at the ``tiny`` preset's sizes with seeded random weights, copies those weights into our
@@ -7,15 +7,17 @@ model through the official key layout (the same path real checkpoints take), fee
 BEATs, the InstructBLIP Q-Former, the synchronised audio features, the multi-resolution causal
 Q-Former, the LLM input embeddings, the LLM logits, the diversity loss, and the greedy tokens.
 
-Requirements: a checkout of bytedance/SALMONN on branch ``videosalmonn`` and, in the Python
-that runs this script, that code's pins (``transformers==4.40.1``, ``peft==0.5.0``) next to
-torch, torchaudio and soundfile. Modules the compared path does not use (ImageBind's video
-reader, timm, the ``data`` package) are replaced by stand-ins; pixels come from our
-preprocessing, so the frame transform itself is checked by the unit tests instead.
+Requirements: a checkout of bytedance/SALMONN on branch ``videosalmonn`` (or of
+BriansIDP/AudioVisualLLM for ``--variant favor``) and, in the Python that runs this script, that
+code's pins (``transformers==4.40.1``, ``peft==0.5.0``) next to torch, torchaudio and soundfile.
+Modules the compared path does not use (ImageBind's video reader, timm, deepspeed, the ``data``
+package) are replaced by stand-ins; pixels and log-mel features come from our preprocessing, so
+those transforms are checked by the unit tests instead.
 
 Usage::
 
     python scripts/parity_video_salmonn.py --official /path/to/SALMONN [--seconds 30] [--tolerance 1e-4]
+    python scripts/parity_video_salmonn.py --variant favor --official /path/to/AudioVisualLLM
 
 Exit status 0 when every difference is within the tolerance.
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.machinery
+import importlib.util
 import json
 import os
 import sys
@@ -76,6 +79,13 @@ def import_official(root: Path) -> types.ModuleType:
     imagebind.__path__ = []
     imagebind.__all__ = ["data"]
     _stub("data")
+    for name in ("deepspeed", "ipdb"):  # FAVOR's header imports them
+        if importlib.util.find_spec(name) is None:
+            _stub(name)
+    try:
+        import transformers.deepspeed  # noqa: F401
+    except Exception:  # noqa: BLE001 - any failure: replace the training-only module
+        _stub("transformers.deepspeed", HfDeepSpeedConfig=object)
     try:
         import timm  # noqa: F401
     except ImportError:
@@ -116,22 +126,19 @@ class CharTokenizerShim:
 
 def build_official(official: types.ModuleType, cfg: Any, root: Path, seed: int) -> types.SimpleNamespace:
     """The official modules at ``cfg``'s sizes, seeded, in a namespace the official methods accept
-    as ``self``."""
+    as ``self`` (attribute names and aliases as the official constructor sets them)."""
     import torch
     from peft import LoraConfig, TaskType, get_peft_model
     from torch import nn
     from transformers import BertConfig, LlamaConfig, WhisperConfig
 
     # The official checkout's own modules (importable after import_official).
-    beats_module = importlib.import_module("model.beats")
-    BEATs, BEATsConfig = beats_module.BEATs, beats_module.BEATsConfig
     VisionTransformer = importlib.import_module("model.eva_vit").VisionTransformer
     LlamaForCausalLM = importlib.import_module("model.modeling_llama").LlamaForCausalLM
     WhisperModel = importlib.import_module("model.modeling_whisper").WhisperModel
 
     torch.manual_seed(seed)
-    vq = cfg.visual_qformer
-    av = cfg.av_qformer
+    vq, av = cfg.visual_qformer, cfg.av_qformer
     bert = BertConfig(
         hidden_size=vq.hidden_size,
         num_hidden_layers=vq.layers,
@@ -140,14 +147,17 @@ def build_official(official: types.ModuleType, cfg: Any, root: Path, seed: int) 
         vocab_size=vq.vocab_size,
         max_position_embeddings=vq.max_position_embeddings,
     )
-    bert_av = BertConfig(
-        hidden_size=av.hidden_size,
-        num_hidden_layers=12,
-        num_attention_heads=av.heads,
-        intermediate_size=av.intermediate_size,
-        vocab_size=vq.vocab_size,
-    )
-    configs = iter([bert, bert_av, bert_av])
+
+    def bert_av() -> Any:
+        return BertConfig(
+            hidden_size=av.hidden_size,
+            num_hidden_layers=12,
+            num_attention_heads=av.heads,
+            intermediate_size=av.intermediate_size,
+            vocab_size=vq.vocab_size,
+        )
+
+    configs = iter([bert, bert_av(), bert_av()])
     # init_video_Qformer reads bert-base-uncased's config from the hub; hand it ours instead.
     official.BertConfig.from_pretrained = staticmethod(lambda *a, **k: next(configs))
     init_qformer = official.OpenLLAMAPEFTModel.init_video_Qformer
@@ -182,8 +192,6 @@ def build_official(official: types.ModuleType, cfg: Any, root: Path, seed: int) 
         max_source_positions=cfg.speech.max_source_positions,
     )
     o.speech_encoder = WhisperModel(whisper).encoder
-    beats_cfg = {k: getattr(cfg.beats, k) for k in cfg.beats.__dataclass_fields__}
-    o.beats = BEATs(BEATsConfig(beats_cfg))
     llama = LlamaConfig(
         vocab_size=cfg.llm.vocab_size,
         hidden_size=cfg.llm.hidden_size,
@@ -208,8 +216,13 @@ def build_official(official: types.ModuleType, cfg: Any, root: Path, seed: int) 
     o.llama_model = get_peft_model(LlamaForCausalLM(llama), lora)
     width = cfg.visual_qformer.hidden_size
     o.speech_pre_qformer_proj = nn.Linear(cfg.speech.d_model, width)
-    o.beats_pre_qformer_proj = nn.Linear(cfg.beats.encoder_embed_dim, width)
-    o.visual_hidden_size = width * 3
+    o.use_beats = cfg.beats is not None
+    if o.use_beats:
+        beats_module = importlib.import_module("model.beats")
+        beats_cfg = {k: getattr(cfg.beats, k) for k in cfg.beats.__dataclass_fields__}
+        o.beats = beats_module.BEATs(beats_module.BEATsConfig(beats_cfg))
+        o.beats_pre_qformer_proj = nn.Linear(cfg.beats.encoder_embed_dim, width)
+    o.visual_hidden_size = width * (3 if o.use_beats else 2)
     o.ln_video = nn.LayerNorm(o.visual_hidden_size)
     o.video_frame_position_embedding = nn.Embedding(cfg.sync.position_table, o.visual_hidden_size)
     o.num_video_query_token = cfg.sync.num_queries
@@ -225,19 +238,23 @@ def build_official(official: types.ModuleType, cfg: Any, root: Path, seed: int) 
         layer.output = None
         layer.intermediate = None
     o.video_Qformer.cls = None
-    o.llama_proj = nn.Linear(av.hidden_size * 2, cfg.llm.hidden_size)
-    low = int(cfg.sync.num_queries * cfg.sync.low_groupsize / cfg.sync.groupsize)
-    _, o.low_query_tokens = init_qformer(low, o.visual_hidden_size, num_hidden_layers=2, causal_encoder=True)
+    resolutions = 2 if cfg.sync.low_groupsize is not None else 1
+    o.llama_proj = nn.Linear(av.hidden_size * resolutions, cfg.llm.hidden_size)
+    o.low_groupsize = cfg.sync.low_groupsize
+    if o.low_groupsize is not None:
+        low = int(cfg.sync.num_queries * cfg.sync.low_groupsize / cfg.sync.groupsize)
+        _, o.low_query_tokens = init_qformer(
+            low, o.visual_hidden_size, num_hidden_layers=2, causal_encoder=True
+        )
     # Aliases the official constructor sets up for alignmode 2.
     o.joint_Qformer, o.joint_query_tokens = o.video_Qformer, o.video_query_tokens
     o.llama_proj_joint, o.ln_joint = o.llama_proj, o.ln_video
     o.joint_frame_position_embedding = o.video_frame_position_embedding
-    # Settings from config/test.yaml.
-    o.use_blip = o.instructblip = o.use_whisper = o.use_beats = o.early_align = True
+    # Settings of config/test.yaml (video-SALMONN) and of FAVOR's inference.py.
+    o.use_blip = o.instructblip = o.use_whisper = o.early_align = o.ext_same_qformer = True
     o.instructblip_video = o.speech_qformer = o.pure_aud = o.sin_pos = o.bilinear_pooling = False
-    o.xsegalign = o.add_time = o.ext_same_qformer = o.use_llama2 = False
-    o.ext_same_qformer = True
-    o.alignmode, o.groupsize, o.low_groupsize = 2, cfg.sync.groupsize, cfg.sync.low_groupsize
+    o.xsegalign = o.add_time = o.use_llama2 = o.training = False
+    o.alignmode, o.groupsize = 2, cfg.sync.groupsize
     o.ext_groupsize = o.high_groupsize = None
     o.video_window_size = 240
     o.use_qformer = "true"
@@ -245,65 +262,115 @@ def build_official(official: types.ModuleType, cfg: Any, root: Path, seed: int) 
     o.args = {"use_lora": "true"}
     o.PROMPT_START = "USER: <Img>"
     o.llama_tokenizer = CharTokenizerShim()
-    o.prompt = json.loads((root / "prompt" / "alignment_speech_multitask.json").read_text(encoding="utf-8"))
-    o.training = False
+    prompts = root / "prompt" / "alignment_speech_multitask.json"
+    o.prompt = json.loads(prompts.read_text(encoding="utf-8")) if prompts.is_file() else {}
     generator = torch.Generator().manual_seed(seed + 1)
-    for module in _modules(o):
-        module.eval()
-        with torch.no_grad():
+    with torch.no_grad():
+        for _, module in _named_modules(o):
+            module.eval()
             for param in module.parameters():
                 param.add_(0.05 * torch.randn(param.shape, generator=generator))
-    with torch.no_grad():
-        for tokens in (o.query_tokens, o.video_query_tokens, o.low_query_tokens):
+        for _, tokens in _named_tokens(o):
             tokens.add_(0.05 * torch.randn(tokens.shape, generator=generator))
     return o
 
 
-def _modules(o: types.SimpleNamespace) -> list[Any]:
-    names = [
-        "visual_encoder",
-        "ln_vision",
-        "Qformer",
-        "speech_encoder",
-        "beats",
-        "llama_model",
-        "speech_pre_qformer_proj",
-        "beats_pre_qformer_proj",
-        "ln_video",
-        "video_frame_position_embedding",
-        "video_Qformer",
-        "llama_proj",
-    ]
-    return [getattr(o, n) for n in names]
+_MODULES = (
+    "visual_encoder",
+    "ln_vision",
+    "Qformer",
+    "speech_encoder",
+    "beats",
+    "llama_model",
+    "speech_pre_qformer_proj",
+    "beats_pre_qformer_proj",
+    "ln_video",
+    "video_frame_position_embedding",
+    "video_Qformer",
+    "llama_proj",
+)
+
+
+def _named_modules(o: types.SimpleNamespace) -> list[tuple[str, Any]]:
+    return [(n, getattr(o, n)) for n in _MODULES if hasattr(o, n)]
+
+
+def _named_tokens(o: types.SimpleNamespace) -> list[tuple[str, Any]]:
+    names = ("query_tokens", "video_query_tokens", "low_query_tokens")
+    return [(n, getattr(o, n)) for n in names if hasattr(o, n)]
 
 
 def official_state_dict(o: types.SimpleNamespace) -> dict[str, Any]:
-    """The official model's state dict names for the namespace's modules (first registered alias)."""
+    """The namespace's weights under the official model's state dict names."""
     state: dict[str, Any] = {}
-    prefixes = {
-        "visual_encoder": o.visual_encoder,
-        "ln_vision": o.ln_vision,
-        "Qformer": o.Qformer,
-        "speech_encoder": o.speech_encoder,
-        "beats": o.beats,
-        "llama_model": o.llama_model,
-        "speech_pre_qformer_proj": o.speech_pre_qformer_proj,
-        "beats_pre_qformer_proj": o.beats_pre_qformer_proj,
-        "ln_video": o.ln_video,
-        "video_frame_position_embedding": o.video_frame_position_embedding,
-        "video_Qformer": o.video_Qformer,
-        "llama_proj": o.llama_proj,
-    }
-    for prefix, module in prefixes.items():
+    for prefix, module in _named_modules(o):
         for key, value in module.state_dict().items():
             state[f"{prefix}.{key}"] = value
-    state["query_tokens"] = o.query_tokens.data
-    state["video_query_tokens"] = o.video_query_tokens.data
-    state["low_query_tokens"] = o.low_query_tokens.data
+    for name, tokens in _named_tokens(o):
+        state[name] = tokens.data
     return state
 
 
-def run(root: Path, seconds: float, tolerance: float, seed: int) -> int:
+def tiny_config(variant: str) -> Any:
+    """The tiny preset, or for FAVOR the same sizes with FAVOR's layout (no BEATs, one resolution)."""
+    from reference_models.video_salmonn import apply_overrides, get_preset
+
+    cfg = get_preset("tiny")
+    if variant == "favor":
+        overrides = {
+            "beats": None,
+            "sync": {"use_beats": False, "low_groupsize": None, "num_queries": 8},
+            "media": {"min_audio_seconds": 0.0},
+        }
+        cfg = apply_overrides(cfg, overrides, "favor")
+    return cfg
+
+
+def official_forward(
+    official: types.ModuleType, o: types.SimpleNamespace, batch: Any, inst: Any, prompt: str, variant: str
+) -> dict[str, Any]:
+    """The official encoders, synchronisation, Q-Former and LLM inputs for one prepared sample."""
+    import torch
+
+    cls = official.OpenLLAMAPEFTModel
+    out: dict[str, Any] = {}
+    mel = batch.mel[0]
+    out["video"], mask, _ = cls.encode_video(o, [None], inst, earlyalign=True)
+    out["speech"] = o.speech_encoder(batch.mel, return_dict=True).last_hidden_state
+    if variant == "favor":
+        out["audio"], _ = cls.encode_audio(o, [mel], inst, earlyalign=True)
+    else:
+        wave = batch.waveforms[0]
+        out["audio"], _, _ = cls.encode_audio(o, [mel], inst, raw_audios=[[wave.numpy()]], earlyalign=True)
+        no_padding = torch.zeros(1, wave.shape[0], dtype=torch.bool)
+        out["beats"] = o.beats.extract_features(wave[None], padding_mask=no_padding, feature_only=True)[0]
+    masks = torch.tensor([[1, 1]])
+    out["llama_in"], _, joint = cls.sequence_align_v2(
+        o, out["video"], mask, out["audio"], masks, instruction_inds=inst
+    )
+    queries = o.num_video_query_token
+    if o.low_groupsize is not None:
+        high = torch.split(joint, joint.shape[-1] // 2, dim=-1)[1]
+        out["joint"] = joint.reshape(-1, joint.shape[-1])
+    else:
+        high = joint
+        out["joint"] = joint.reshape(-1, joint.shape[-1])
+    out["diversity"] = cls.calc_diversity_loss(o, high.reshape(-1, queries, high.shape[-1]))
+    if variant == "favor":
+        inputs = {"prompt": prompt, "modality_embeds": [([out["llama_in"]], {})]}
+        out["embeds"], _ = cls.prepare_generation_embedding(o, inputs)
+        out["attention"] = torch.ones(out["embeds"].shape[:2], dtype=torch.long)
+    else:
+        conversation = [[{"from": "human", "value": prompt}, {"from": "gpt", "value": "None"}]]
+        ids, targets, text_mask, _ = official.process_batch_instance(
+            o.llama_tokenizer, conversation, 512, generate=True, prompt=o.prompt
+        )
+        out["embeds"], _, out["attention"], _ = cls.prompt_wrap(o, out["llama_in"], ids, targets, text_mask)
+    out["logits"] = o.llama_model(inputs_embeds=out["embeds"], attention_mask=out["attention"]).logits
+    return out
+
+
+def run(root: Path, variant: str, seconds: float, tolerance: float, seed: int) -> int:
     """Compare the two implementations and print the differences; returns the exit status."""
     import numpy as np
     import torch
@@ -313,21 +380,20 @@ def run(root: Path, seconds: float, tolerance: float, seed: int) -> int:
         DecodeOptions,
         build_model,
         diversity_loss,
-        get_preset,
         hf_generate,
         load_official_tensors,
     )
     from reference_models.video_salmonn._preprocess import AVSample
 
     official = import_official(root)
-    cfg = get_preset("tiny")
+    cfg = tiny_config(variant)
     o = build_official(official, cfg, root, seed)
     ours, _ = build_model(cfg)
     report = load_official_tensors(
         ours, official_state_dict(o), path="<official modules>", role="official", required=lambda k: True
     )
     print(
-        f"weights: {len(report.loaded)} loaded, {len(report.missing)} missing, {len(report.unexpected)} unexpected"
+        f"{variant}: weights {len(report.loaded)} loaded, {len(report.missing)} missing, {len(report.unexpected)} unexpected"
     )
 
     rng = np.random.default_rng(seed)
@@ -344,71 +410,47 @@ def run(root: Path, seconds: float, tolerance: float, seed: int) -> int:
     assert batch.mel is not None and batch.pixels is not None
     instruction = CharInstructionTokenizer()([sample.prompt], cfg.instruction_max_length)
     inst = types.SimpleNamespace(input_ids=instruction.input_ids, attention_mask=instruction.attention_mask)
+    pixels = batch.pixels
     official.data.load_and_transform_video_data_blip = lambda paths, device: (
-        batch.pixels[None],
-        torch.ones(1, batch.pixels.shape[0], dtype=torch.long),
+        pixels[None],
+        torch.ones(1, pixels.shape[0], dtype=torch.long),
     )
-    cls = official.OpenLLAMAPEFTModel
     diffs: dict[str, float] = {}
+    options = DecodeOptions(max_new_tokens=32, repetition_penalty=1.5)
     with torch.no_grad():
-        o_video, o_mask, _ = cls.encode_video(o, [None], inst, earlyalign=True)
-        o_audio, _, _ = cls.encode_audio(
-            o, [batch.mel[0]], inst, raw_audios=[[batch.waveforms[0].numpy()]], earlyalign=True
-        )
-        o_speech = o.speech_encoder(batch.mel, return_dict=True).last_hidden_state
-        o_beats = o.beats.extract_features(
-            batch.waveforms[0][None],
-            padding_mask=torch.zeros(1, batch.waveforms[0].shape[0], dtype=torch.bool),
-            feature_only=True,
-        )[0]
-        o_llama_in, _, o_joint = cls.sequence_align_v2(
-            o, o_video, o_mask, o_audio, torch.tensor([[1, 1]]), instruction_inds=inst
-        )
-        high = torch.split(o_joint, o_joint.shape[-1] // 2, dim=-1)[1]
-        o_div = cls.calc_diversity_loss(o, high.reshape(-1, cfg.sync.num_queries, high.shape[-1]))
-        conversation = [[{"from": "human", "value": sample.prompt}, {"from": "gpt", "value": "None"}]]
-        ids, targets, mask, _ = official.process_batch_instance(
-            o.llama_tokenizer, conversation, 512, generate=True, prompt=o.prompt
-        )
-        o_embeds, _, o_att, _ = cls.prompt_wrap(o, o_llama_in, ids, targets, mask, audio_embs=None)
-        o_logits = o.llama_model(inputs_embeds=o_embeds, attention_mask=o_att).logits
-
+        ref = official_forward(official, o, batch, inst, sample.prompt, variant)
         speech = ours.encode_speech(batch)
         beats = ours.encode_audio(batch)
         visual = ours.encode_visual(batch)
+        assert speech is not None and visual is not None
         out = ours.qformer(batch, speech, beats, visual)
         tokens = ours.project(out)
         embeds = ours.build_inputs_embeds(tokens, batch.prompts)
         logits = ours.llm(inputs_embeds=embeds.inputs_embeds, attention_mask=embeds.attention_mask).logits
-        assert speech is not None and beats is not None and visual is not None
 
-        diffs["whisper encoder"] = _diff(o_speech, speech)
-        diffs["beats encoder"] = _diff(o_beats, beats)
-        diffs["instructblip q-former"] = _diff(
-            o_video.view(-1, cfg.visual_qformer.num_queries, visual.shape[-1]), visual
-        )
-        diffs["audio features (projected)"] = _diff(o_audio, ours.sync.audio_features(speech, beats))
-        diffs["av q-former output"] = _diff(o_joint.reshape(1, -1, o_joint.shape[-1])[0], out.tokens[0])
-        diffs["projection"] = _diff(o_llama_in[0], tokens[0])
-        diffs["llm inputs_embeds"] = _diff(o_embeds, embeds.inputs_embeds)
-        diffs["llm logits"] = _diff(o_logits, logits)
-        diffs["diversity loss"] = _diff(o_div, diversity_loss(out.high))
-
-        options = DecodeOptions(max_new_tokens=32, repetition_penalty=1.5)
+        diffs["whisper encoder"] = _diff(ref["speech"], speech)
+        if beats is not None:
+            diffs["beats encoder"] = _diff(ref["beats"], beats)
+        diffs["instructblip q-former"] = _diff(ref["video"].view(visual.shape), visual)
+        diffs["audio features (projected)"] = _diff(ref["audio"], ours.sync.audio_features(speech, beats))
+        diffs["av q-former output"] = _diff(ref["joint"], out.tokens[0])
+        diffs["projection"] = _diff(ref["llama_in"].reshape(tokens[0].shape), tokens[0])
+        diffs["llm inputs_embeds"] = _diff(ref["embeds"], embeds.inputs_embeds)
+        diffs["llm logits"] = _diff(ref["logits"], logits)
+        diffs["diversity loss"] = _diff(ref["diversity"], diversity_loss(out.high))
         o_tokens = o.llama_model.generate(
-            inputs_embeds=o_embeds,
-            max_new_tokens=32,
+            inputs_embeds=ref["embeds"],
+            max_new_tokens=options.max_new_tokens,
             do_sample=False,
             num_beams=1,
-            repetition_penalty=1.5,
+            repetition_penalty=options.repetition_penalty,
             pad_token_id=2,
         )
         tokens_ours = hf_generate(ours.llm, embeds.inputs_embeds, embeds.attention_mask, options, 2, 2)
     width = max(len(k) for k in diffs)
     for key, value in diffs.items():
         print(f"{key:<{width}}  max |diff| = {value:.3e}")
-    n = min(o_tokens.shape[1], tokens_ours.shape[1])
-    agree = int((o_tokens[0, :n] == tokens_ours[0, :n]).all()) and o_tokens.shape[1] == tokens_ours.shape[1]
+    agree = o_tokens.shape == tokens_ours.shape and bool((o_tokens == tokens_ours).all())
     print(f"greedy tokens: official {o_tokens[0].tolist()}")
     print(f"               ours     {tokens_ours[0].tolist()}  ({'identical' if agree else 'DIFFERENT'})")
     failed = [k for k, v in diffs.items() if v > tolerance]
@@ -431,20 +473,22 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--official", required=True, type=Path, help="checkout of bytedance/SALMONN, branch videosalmonn"
+        "--official",
+        required=True,
+        type=Path,
+        help="checkout of bytedance/SALMONN (branch videosalmonn) or, for --variant favor, BriansIDP/AudioVisualLLM",
     )
     parser.add_argument(
         "--seconds", type=float, default=30.0, help="length of the synthetic audio-visual sample"
     )
+    parser.add_argument("--variant", choices=("video-salmonn", "favor"), default="video-salmonn")
     parser.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed absolute difference")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if not (args.official / "model" / "openllama.py").is_file():
-        parser.error(
-            f"{args.official}: not a checkout of the videosalmonn branch (model/openllama.py missing)"
-        )
+        parser.error(f"{args.official}: not a checkout of the official code (model/openllama.py missing)")
     sys.path.insert(0, str(REPO_ROOT))
-    return run(args.official.resolve(), args.seconds, args.tolerance, args.seed)
+    return run(args.official.resolve(), args.variant, args.seconds, args.tolerance, args.seed)
 
 
 if __name__ == "__main__":
