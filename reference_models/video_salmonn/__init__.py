@@ -10,12 +10,14 @@ paths (:class:`ModelFiles`); feed it :class:`AVSample` objects::
                                        timestamps=times, duration=30.0, source_fps=25.0)])
 """
 
+from reference_models.video_salmonn._batch import PreparedBatch, Preprocessor, merge_batches
 from reference_models.video_salmonn._beats import Beats, beats_fbank
 from reference_models.video_salmonn._build import DTYPES, beats_config_from_checkpoint, build_model
 from reference_models.video_salmonn._checkpoint import (
     CheckpointError,
     LoadReport,
     export_official,
+    export_peft_lora,
     load_official_tensors,
     official_state,
     read_checkpoint,
@@ -44,7 +46,6 @@ from reference_models.video_salmonn._keymap import MappedKey, internal_to_offici
 from reference_models.video_salmonn._lora import LoraLinear, inject_lora
 from reference_models.video_salmonn._model import (
     EmbedsBatch,
-    PreparedBatch,
     TrainOutput,
     VideoSalmonn,
     diversity_loss,
@@ -86,6 +87,7 @@ __all__ = [
     "MediaConfig",
     "ModelFiles",
     "PreparedBatch",
+    "Preprocessor",
     "PromptConfig",
     "QFormer",
     "QFormerConfig",
@@ -105,6 +107,7 @@ __all__ = [
     "clip_windows",
     "diversity_loss",
     "export_official",
+    "export_peft_lora",
     "frame_block_mask",
     "frames_to_pixels",
     "get_preset",
@@ -115,6 +118,7 @@ __all__ = [
     "internal_to_official",
     "load_config_file",
     "load_official_tensors",
+    "merge_batches",
     "official_state",
     "official_to_internal",
     "prepare_audio",

@@ -332,3 +332,40 @@ def export_official(model: Any, folder: str | Path) -> dict[str, str]:
     torch.save(delta, root / "delta.pt")
     paths["checkpoint"] = str(root / "delta.pt")
     return paths
+
+
+def export_peft_lora(model: Any, folder: str | Path, base_model: str = "") -> Path:
+    """Write the LLM's LoRA weights as a peft adapter folder (``adapter_config.json`` and
+    ``adapter_model.safetensors``), the form serving engines such as vLLM load.
+
+    Args:
+        model: A VideoSalmonn.
+        folder: Output folder.
+        base_model: Recorded as ``base_model_name_or_path`` (the Vicuna folder).
+
+    Returns:
+        The folder.
+    """
+    root = Path(folder)
+    root.mkdir(parents=True, exist_ok=True)
+    lora = model.config.lora
+    tensors = {
+        f"base_model.model.{k}": v.detach().cpu().contiguous()
+        for k, v in model.llm.state_dict().items()
+        if ".lora_A." in k or ".lora_B." in k
+    }
+    save_file(tensors, str(root / "adapter_model.safetensors"))
+    config = {
+        "peft_type": "LORA",
+        "task_type": "CAUSAL_LM",
+        "r": lora.r,
+        "lora_alpha": lora.alpha,
+        "lora_dropout": lora.dropout,
+        "target_modules": list(lora.targets),
+        "bias": "none",
+        "fan_in_fan_out": False,
+        "inference_mode": True,
+        "base_model_name_or_path": base_model,
+    }
+    (root / "adapter_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return root

@@ -18,47 +18,16 @@ import torch
 from torch import nn
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedModel, WhisperConfig
 
+from reference_models.video_salmonn._batch import PreparedBatch, Preprocessor
 from reference_models.video_salmonn._beats import Beats
 from reference_models.video_salmonn._config import BeatsConfig, LlmConfig, VideoSalmonnConfig
 from reference_models.video_salmonn._generate import DecodeOptions, DecodeTimes, greedy_generate, hf_generate
 from reference_models.video_salmonn._lora import inject_lora, lora_layers
-from reference_models.video_salmonn._preprocess import AVSample, image_to_pixels, prepare_audio, video_pixels
+from reference_models.video_salmonn._preprocess import AVSample
 from reference_models.video_salmonn._speech import SpeechEncoder
 from reference_models.video_salmonn._sync import AVQFormer, QFormerOutput
 from reference_models.video_salmonn._tokenizer import InstructionTokenizer, TextTokenizer
 from reference_models.video_salmonn._visual import VisualEncoder
-
-
-@dataclass
-class PreparedBatch:
-    """CPU-side inputs of a batch (the output of :meth:`VideoSalmonn.prepare`).
-
-    Args:
-        prompts: Per sample, the question.
-        answers: Per sample, the training target or None.
-        mel: (A, mel, 3000) Whisper features of the A samples that have audio, or None.
-        waveforms: The A waveforms (for BEATs).
-        audio_rows: Per sample, its row in ``mel`` or None.
-        pixels: (N, 3, S, S) frames of all samples, or None.
-        frame_spans: Per sample, (first row in ``pixels``, frame count), count 0 without visual.
-        is_image: Per sample, whether the visual input is a still image.
-        instruction_ids: (B, L) BERT ids of the prompts.
-        instruction_mask: (B, L) their padding mask.
-    """
-
-    prompts: list[str]
-    answers: list[str | None]
-    mel: torch.Tensor | None
-    waveforms: list[torch.Tensor]
-    audio_rows: list[int | None]
-    pixels: torch.Tensor | None
-    frame_spans: list[tuple[int, int]]
-    is_image: list[bool]
-    instruction_ids: torch.Tensor
-    instruction_mask: torch.Tensor
-
-    def __len__(self) -> int:
-        return len(self.prompts)
 
 
 @dataclass
@@ -143,6 +112,7 @@ class VideoSalmonn(nn.Module):
         self.tokenizer = tokenizer
         self.instruction_tokenizer = instruction_tokenizer
         self.speech = SpeechEncoder(config.speech, whisper_config)
+        self.preprocessor = Preprocessor(config, self.speech.features, instruction_tokenizer)
         beats_cfg = beats_config if beats_config is not None else config.beats
         self.audio = Beats(beats_cfg) if config.beats is not None and beats_cfg is not None else None
         self.visual = VisualEncoder(config.vit, config.visual_qformer)
@@ -205,57 +175,14 @@ class VideoSalmonn(nn.Module):
     # -- stage 0: CPU preprocessing ----------------------------------------------------------
 
     def prepare(self, samples: list[AVSample]) -> PreparedBatch:
-        """Turn raw samples into tensors (CPU work; safe to run in a worker).
+        """Turn raw samples into tensors (CPU work; :attr:`preprocessor` does the same in a
+        worker process).
 
         Raises:
             ValueError: A sample has neither audio nor visual input, or malformed media; the
                 message names the sample's position in the batch.
         """
-        media = self.config.media
-        size = self.config.vit.image_size
-        waves, rows, pixels, spans, is_image = [], [], [], [], []
-        first = 0
-        for i, sample in enumerate(samples):
-            if sample.audio is None and not sample.has_visual:
-                raise ValueError(f"sample {i}: needs audio, video or an image; it has none")
-            try:
-                if sample.audio is not None:
-                    rows.append(len(waves))
-                    waves.append(prepare_audio(sample.audio, media))
-                else:
-                    rows.append(None)
-                if sample.frames is not None:
-                    frames = video_pixels(sample, size, media)
-                    is_image.append(False)
-                elif sample.image is not None:
-                    frames = image_to_pixels(sample.image, size, media)
-                    is_image.append(True)
-                else:
-                    frames = None
-                    is_image.append(False)
-            except ValueError as exc:
-                raise ValueError(f"sample {i}: {exc}") from None
-            if frames is None:
-                spans.append((first, 0))
-            else:
-                pixels.append(frames)
-                spans.append((first, frames.shape[0]))
-                first += frames.shape[0]
-        mel = self.speech.log_mel(waves) if waves else None
-        prompts = [s.prompt for s in samples]
-        instructions = self.instruction_tokenizer(prompts, self.config.instruction_max_length)
-        return PreparedBatch(
-            prompts=prompts,
-            answers=[s.answer for s in samples],
-            mel=mel,
-            waveforms=[torch.from_numpy(w) for w in waves],
-            audio_rows=rows,
-            pixels=torch.cat(pixels) if pixels else None,
-            frame_spans=spans,
-            is_image=is_image,
-            instruction_ids=instructions.input_ids,
-            instruction_mask=instructions.attention_mask,
-        )
+        return self.preprocessor(samples)
 
     # -- stages 1-3: encoders ----------------------------------------------------------------
 

@@ -34,6 +34,25 @@ def whisper_config(config: SpeechEncoderConfig) -> WhisperConfig:
     )
 
 
+def whisper_log_mel(extractor: WhisperFeatureExtractor, waveforms: list[np.ndarray]) -> torch.Tensor:
+    """Log-mel features (B, mel, 3000) of waveforms padded or cut to 30 s, each normalised on its
+    own (so a sample's features do not depend on its batch).
+
+    Args:
+        extractor: Whisper's feature extractor.
+        waveforms: Mono float waveforms at 16 kHz.
+    """
+    out = extractor(
+        [np.asarray(w, dtype=np.float32) for w in waveforms],
+        sampling_rate=WHISPER_SAMPLE_RATE,
+        return_tensors="pt",
+        padding="max_length",
+        truncation=True,
+        max_length=WHISPER_WINDOW_SAMPLES,
+    )
+    return out["input_features"]
+
+
 class SpeechEncoder(nn.Module):
     """Whisper encoder plus its feature extractor.
 
@@ -59,17 +78,8 @@ class SpeechEncoder(nn.Module):
         return int(self.encoder.config.d_model)
 
     def log_mel(self, waveforms: list[np.ndarray]) -> torch.Tensor:
-        """Log-mel features (B, mel, 3000) of waveforms padded or cut to 30 s, each normalised
-        on its own (so a sample's features do not depend on its batch)."""
-        out = self.features(
-            [np.asarray(w, dtype=np.float32) for w in waveforms],
-            sampling_rate=WHISPER_SAMPLE_RATE,
-            return_tensors="pt",
-            padding="max_length",
-            truncation=True,
-            max_length=WHISPER_WINDOW_SAMPLES,
-        )
-        return out["input_features"]
+        """Log-mel features (B, mel, 3000); see :func:`whisper_log_mel`."""
+        return whisper_log_mel(self.features, waveforms)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """(B, mel, 3000) -> (B, 1500, d_model)."""
