@@ -365,6 +365,10 @@ def _video_salmonn_13b() -> VideoSalmonnConfig:
 
 
 def _favor_13b() -> VideoSalmonnConfig:
+    # FAVOR's inference.py: lora r=32 alpha=32 dropout=0.1 on q/k/v/o, num_video_query=32,
+    # groupsize=10, causal_attention, no BEATs, max_tgt_len=256 (instruction truncation). Its demo
+    # decodes with beam sampling at top_p=0.01 (nearly greedy per beam); the preset uses plain
+    # 5-beam search, which is deterministic.
     return VideoSalmonnConfig(
         name="favor-13b",
         beats=None,
