@@ -53,13 +53,24 @@ def test_chance_is_near_one_in_k_and_seeded(toy: Path) -> None:
 
 
 def test_rerun_resumes_without_recomputing(toy: Path) -> None:
-    first = run(config(toy, "oracle", run_name="resume", limit=3))
+    first = run(config(toy, "oracle", run_name="resume", limit=3, output_dir=toy / "out-resume"))
     assert first.results["timing"]["samples_processed"] == 9
-    second = run(config(toy, "oracle", run_name="resume"))
+    second = run(config(toy, "oracle", run_name="resume", output_dir=toy / "out-resume"))
     # 9 + 10 + 8 samples in all; the 3 + 3 + 3 done by the limited run are not run again
     assert second.results["timing"]["samples_processed"] == 27 - 9
     ids = [(r["task"], r["id"]) for r in samples_of(second.run_dir)]
     assert len(ids) == len(set(ids)) == 27
+
+
+def test_predictions_are_reused_across_runs_with_the_same_key(toy: Path) -> None:
+    run(config(toy, "oracle", run_name="first", output_dir=toy / "out-reuse"))
+    again = run(config(toy, "oracle", run_name="second", output_dir=toy / "out-reuse"))
+    assert again.results["timing"]["samples_processed"] == 3  # error rows are recomputed, not reused
+    assert again.results["timing"]["reused_predictions"] == 24
+    fresh = run(
+        config(toy, "oracle", run_name="third", output_dir=toy / "out-reuse", reuse_predictions=False)
+    )
+    assert fresh.results["timing"]["samples_processed"] == 27
 
 
 def test_batches_and_workers_give_the_same_report(toy: Path) -> None:
@@ -83,7 +94,9 @@ def test_unknown_model_and_task_are_clear(toy: Path) -> None:
         run(config(toy, "oracle", tasks=["missing"]))
 
 
-def test_modality_refusal_names_the_streams(toy: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_modality_refusal_names_the_streams(
+    toy: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     module = tmp_path / "speech_only_adapter.py"
     module.write_text(
         "from savbench.adapters import Adapter\n"
@@ -94,7 +107,9 @@ def test_modality_refusal_names_the_streams(toy: Path, monkeypatch: pytest.Monke
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("SAVBENCH_ADAPTERS", "speech-only=speech_only_adapter:SpeechOnly")
-    with pytest.raises(RunError, match=r"toy_mc needs audio, video; toy_yn needs image.*--allow-missing-modalities"):
+    with pytest.raises(
+        RunError, match=r"toy_mc needs audio, video; toy_yn needs image.*--allow-missing-modalities"
+    ):
         run(config(toy, "speech-only"))
     outcome = run(config(toy, "speech-only", tasks=["toy_asr"], run_name="speech"))
     assert outcome.results["tasks"]["toy_asr"]["modalities_consumed"] == ["speech"]
