@@ -30,6 +30,12 @@ _BUILTIN: dict[str, str] = {
     "video-salmonn": "model_adapters.video_salmonn:VideoSalmonnAdapter",
     "favor": "model_adapters.video_salmonn:FavorAdapter",
     "video-salmonn-tiny": "model_adapters.video_salmonn:VideoSalmonnTinyAdapter",
+    "qwen2.5-omni": "model_adapters.qwen_omni:QwenOmniAdapter",
+    "qwen2-audio": "model_adapters.qwen2_audio:Qwen2AudioAdapter",
+    "whisper": "model_adapters.whisper:WhisperAdapter",
+    "llava-onevision": "model_adapters.llava_onevision:LlavaOnevisionAdapter",
+    "instructblip": "model_adapters.instructblip:InstructBlipAdapter",
+    "lmms": "model_adapters.lmms_bridge:LmmsEvalAdapter",
 }
 _REGISTERED: dict[str, type[Adapter]] = {}
 
