@@ -230,6 +230,18 @@ class HFAdapter(TorchAdapter):
             kwargs["revision"] = self.revision
         return kwargs
 
+    def _from_pretrained(self, cls: Any, source: str, model_kwargs: dict[str, Any], **extra: Any) -> Any:
+        """``cls.from_pretrained`` with the common arguments; refuses a checkpoint that leaves
+        weights of the model uninitialised (they would be random and the scores meaningless)."""
+        model, info = cls.from_pretrained(
+            source, **model_kwargs, **self._hub_kwargs(), **extra, output_loading_info=True
+        )
+        missing = sorted(info.get("missing_keys") or [])
+        if missing:
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            raise ValueError(f"the checkpoint lacks {len(missing)} weight(s) of {cls.__name__}: {shown}")
+        return model
+
     def _load_pretrained(self, source: str, model_kwargs: dict[str, Any]) -> tuple[Any, Any]:
         """Load (model, processor) from ``source``; ``model_kwargs`` carry dtype, attention and device
         placement, and :meth:`_hub_kwargs` the revision and offline flag."""
@@ -356,6 +368,8 @@ class HFAdapter(TorchAdapter):
 
     def _generation_config(self, settings: GenerationSettings) -> Any:
         config = generation_config(self.model.generation_config, settings)
+        if config.eos_token_id is None:
+            config.eos_token_id = self.tokenizer.eos_token_id
         if config.pad_token_id is None:
             config.pad_token_id = self.tokenizer.pad_token_id
         return config

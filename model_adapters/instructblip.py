@@ -38,9 +38,7 @@ class InstructBlipAdapter(HFAdapter):
     def _load_pretrained(self, source: str, model_kwargs: dict[str, Any]) -> tuple[Any, Any]:
         from transformers import InstructBlipForConditionalGeneration, InstructBlipProcessor
 
-        model = InstructBlipForConditionalGeneration.from_pretrained(
-            source, **model_kwargs, **self._hub_kwargs()
-        )
+        model = self._from_pretrained(InstructBlipForConditionalGeneration, source, model_kwargs)
         return model, InstructBlipProcessor.from_pretrained(source, **self._hub_kwargs())
 
     def _build_tiny(self, seed: int) -> tuple[Any, Any]:

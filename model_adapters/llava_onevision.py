@@ -33,9 +33,7 @@ class LlavaOnevisionAdapter(HFAdapter):
     def _load_pretrained(self, source: str, model_kwargs: dict[str, Any]) -> tuple[Any, Any]:
         from transformers import AutoProcessor, LlavaOnevisionForConditionalGeneration
 
-        model = LlavaOnevisionForConditionalGeneration.from_pretrained(
-            source, **model_kwargs, **self._hub_kwargs()
-        )
+        model = self._from_pretrained(LlavaOnevisionForConditionalGeneration, source, model_kwargs)
         return model, AutoProcessor.from_pretrained(source, **self._hub_kwargs())
 
     def _build_tiny(self, seed: int) -> tuple[Any, Any]:

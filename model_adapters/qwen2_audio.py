@@ -28,9 +28,7 @@ class Qwen2AudioAdapter(HFAdapter):
     def _load_pretrained(self, source: str, model_kwargs: dict[str, Any]) -> tuple[Any, Any]:
         from transformers import AutoProcessor, Qwen2AudioForConditionalGeneration
 
-        model = Qwen2AudioForConditionalGeneration.from_pretrained(
-            source, **model_kwargs, **self._hub_kwargs()
-        )
+        model = self._from_pretrained(Qwen2AudioForConditionalGeneration, source, model_kwargs)
         return model, AutoProcessor.from_pretrained(source, **self._hub_kwargs())
 
     def _build_tiny(self, seed: int) -> tuple[Any, Any]:

@@ -60,13 +60,15 @@ class QwenOmniAdapter(HFAdapter):
         super().__init__(**common)
 
     def _load_pretrained(self, source: str, model_kwargs: dict[str, Any]) -> tuple[Any, Any]:
-        from transformers import AutoProcessor, Qwen2_5OmniForConditionalGeneration
+        from transformers import AutoProcessor, Qwen2_5OmniThinkerForConditionalGeneration
 
-        # The full checkpoint holds thinker, talker and speech decoder; build the thinker only.
-        full = Qwen2_5OmniForConditionalGeneration.from_pretrained(
-            source, enable_audio_output=False, **model_kwargs, **self._hub_kwargs()
-        )
-        return full.thinker, AutoProcessor.from_pretrained(source, **self._hub_kwargs())
+        # The release holds thinker, talker and speech decoder; only the thinker's weights are read.
+        model = self._from_pretrained(Qwen2_5OmniThinkerForConditionalGeneration, source, model_kwargs)
+        processor = AutoProcessor.from_pretrained(source, **self._hub_kwargs())
+        if model.generation_config.eos_token_id is None:
+            ids = processor.tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
+            model.generation_config.eos_token_id = [i for i in ids if i is not None]
+        return model, processor
 
     def _build_tiny(self, seed: int) -> tuple[Any, Any]:
         from transformers import (

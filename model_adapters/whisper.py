@@ -68,7 +68,7 @@ class WhisperAdapter(HFAdapter):
     def _load_pretrained(self, source: str, model_kwargs: dict[str, Any]) -> tuple[Any, Any]:
         from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
-        model = WhisperForConditionalGeneration.from_pretrained(source, **model_kwargs, **self._hub_kwargs())
+        model = self._from_pretrained(WhisperForConditionalGeneration, source, model_kwargs)
         return model, WhisperProcessor.from_pretrained(source, **self._hub_kwargs())
 
     def _build_tiny(self, seed: int) -> tuple[Any, Any]:

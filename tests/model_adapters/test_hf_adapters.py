@@ -227,12 +227,43 @@ def test_bad_arguments_are_named(tmp_path: Path) -> None:
         cls(pretrained=str(missing), device="cpu")
 
 
-def test_a_saved_tiny_model_loads_from_its_folder(tmp_path: Path) -> None:
-    adapter = tiny("whisper")
-    adapter.model.save_pretrained(tmp_path)
-    adapter.processor.save_pretrained(tmp_path)
-    loaded = build_adapter("whisper", {"pretrained": str(tmp_path), "device": "cpu"})
-    request = make_request(3)
-    assert loaded.generate([request]) == adapter.generate([request])
+def save_like_a_release(name: str, folder: Path) -> None:
+    """Write the tiny model and processor as the released checkpoint is laid out."""
+    adapter = tiny(name)
+    if name == "qwen2.5-omni":
+        # The release is the whole model (weights under thinker.*); the talker is not built here.
+        from transformers import Qwen2_5OmniConfig, Qwen2_5OmniForConditionalGeneration
+
+        config = Qwen2_5OmniConfig(thinker_config=adapter.model.config.to_dict(), enable_audio_output=False)
+        whole = Qwen2_5OmniForConditionalGeneration(config)
+        whole.thinker.load_state_dict(adapter.model.state_dict())
+        whole.save_pretrained(folder)
+    else:
+        adapter.model.save_pretrained(folder)
+    adapter.processor.save_pretrained(folder)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_a_saved_model_loads_from_its_folder(tmp_path: Path, name: str) -> None:
+    save_like_a_release(name, tmp_path)
+    args = {"pretrained": str(tmp_path), "device": "cpu"}
+    if name == "qwen2.5-omni":
+        args["max_pixels"] = str(tiny(name).max_pixels)  # the tiny preset's picture size
+    loaded = build_adapter(name, args)
+    requests = batch_for(name)[:2]
+    assert loaded.generate(requests) == tiny(name).generate(requests)
     weights = loaded.fingerprint()["weights"]
     assert weights["pretrained"] == str(tmp_path) and "model.safetensors" in weights["files"]["files"]
+
+
+def test_a_checkpoint_missing_weights_is_refused(tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    save_like_a_release("whisper", tmp_path)
+    tensors = load_file(tmp_path / "model.safetensors")
+    dropped = sorted(k for k in tensors if "encoder.layers.0.fc1" in k)
+    save_file({k: v for k, v in tensors.items() if k not in dropped}, tmp_path / "model.safetensors")
+    with pytest.raises(
+        ValueError, match=r"the checkpoint lacks 2 weight\(s\) of WhisperForConditionalGeneration"
+    ):
+        build_adapter("whisper", {"pretrained": str(tmp_path), "device": "cpu"})
