@@ -9,7 +9,18 @@ from collections.abc import Sequence
 
 from savbench import __version__
 from savbench._errors import SavbenchError
-from savbench.cli import _check, _compare, _data, _leaderboard, _models, _report, _rescore, _run, _tasks
+from savbench.cli import (
+    _check,
+    _compare,
+    _data,
+    _export,
+    _leaderboard,
+    _models,
+    _report,
+    _rescore,
+    _run,
+    _tasks,
+)
 
 DESCRIPTION = """\
 savbench evaluates speech-audio-visual language models on AVEB / SAVE style tasks
@@ -27,7 +38,7 @@ examples:
 
 Run `savbench COMMAND --help` for the options of a command."""
 
-COMMANDS = (_run, _tasks, _models, _data, _leaderboard, _check, _compare, _report, _rescore)
+COMMANDS = (_run, _tasks, _models, _data, _leaderboard, _check, _compare, _report, _rescore, _export)
 
 
 def build_parser() -> argparse.ArgumentParser:
