@@ -37,6 +37,7 @@ from model_adapters._torch_base import (
     parse_int,
 )
 from savbench.adapters import GenerationSettings, Request, SampleFailure
+from savbench.export import clip_fps
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -71,11 +72,7 @@ class Prepared:
     @property
     def video_fps(self) -> float:
         """Frames per second of the sampled clip (from its timestamps)."""
-        clip = self.video
-        if clip is None or len(clip) < 2:
-            return 1.0
-        span = float(clip.timestamps[-1] - clip.timestamps[0])
-        return (len(clip) - 1) / span if span > 0 else 1.0
+        return 1.0 if self.video is None else clip_fps(self.video)
 
 
 def generation_config(base: Any, settings: GenerationSettings) -> Any:
@@ -278,7 +275,7 @@ class HFAdapter(TorchAdapter):
             image = np.asarray(request.image)
             if image.ndim != 3 or image.shape[-1] != 3:
                 raise ValueError(f"image: expected an RGB array (H, W, 3), got shape {image.shape}")
-            prepared.image = Image.fromarray(image.astype(np.uint8), mode="RGB")
+            prepared.image = Image.fromarray(image.astype(np.uint8))
         present = {
             name
             for name, value in (
@@ -375,13 +372,14 @@ class HFAdapter(TorchAdapter):
         return config
 
     def _to_device(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Tensors onto the model's device; floating ones (pixels, features) in the model's dtype."""
+        """Tensors onto the model's device; pixels and features (floating, 2-D or more) in the
+        model's dtype. Floating vectors (e.g. seconds per video grid) keep their precision."""
         import torch
 
         moved: dict[str, Any] = {}
         for key, value in dict(inputs).items():
             if isinstance(value, torch.Tensor):
-                dtype = self.dtype if value.is_floating_point() else None
+                dtype = self.dtype if value.is_floating_point() and value.dim() >= 2 else None
                 moved[key] = value.to(device=self.device, dtype=dtype)
             else:
                 moved[key] = value

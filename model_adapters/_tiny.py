@@ -91,6 +91,8 @@ def chatml_template(markers: dict[str, str], default_system: str | None = None) 
         markers: Media part type to the placeholder text the processor expands.
         default_system: System message inserted when the conversation has none.
     """
+    if not markers:
+        raise ValueError("chatml_template needs at least one media marker")
     media = "".join(
         f"{'{% if' if i == 0 else '{% elif'} part['type'] == '{kind}' %}}{marker}"
         for i, (kind, marker) in enumerate(sorted(markers.items()))

@@ -26,7 +26,8 @@ class InstructBlipAdapter(HFAdapter):
     required = frozenset({"image"})
     description = "InstructBLIP (Vicuna or Flan-T5) via transformers (images only)"
     requirements = (
-        "model arg pretrained=Salesforce/instructblip-vicuna-7b (or a Flan-T5 variant) or a local copy"
+        "pretrained=Salesforce/instructblip-vicuna-7b (or a Flan-T5 variant) or a local copy; "
+        "preset=tiny: nothing"
     )
     hub_id = "Salesforce/instructblip-vicuna-7b"
 

@@ -25,8 +25,9 @@ class LlavaOnevisionAdapter(HFAdapter):
     modalities = frozenset({"video", "image"})
     description = "LLaVA-OneVision (Qwen2) via transformers (video frames and images; no audio)"
     requirements = (
-        "model arg pretrained=llava-hf/llava-onevision-qwen2-7b-ov-hf (or 0.5b/72b) or a local copy; "
-        "GPU ~20 GB in bf16 for 7B"
+        "pretrained=llava-hf/llava-onevision-qwen2-7b-ov-hf (0.5b/72b) or a local copy, "
+        "~20 GB GPU in bf16 (7B); "
+        "torchvision; preset=tiny: nothing"
     )
     hub_id = "llava-hf/llava-onevision-qwen2-7b-ov-hf"
 

@@ -133,7 +133,8 @@ class LmmsEvalAdapter(Adapter):
             shutil.rmtree(workdir, ignore_errors=True)
         if len(answers) != len(requests):
             raise RuntimeError(
-                f"lmms-eval model {self.lmms_model!r} returned {len(answers)} answers for {len(requests)} requests"
+                f"lmms-eval model {self.lmms_model!r} returned {len(answers)} answers "
+                f"for {len(requests)} requests"
             )
         outputs: list[str | SampleFailure] = []
         for request, answer in zip(requests, answers, strict=True):

@@ -22,7 +22,9 @@ class Qwen2AudioAdapter(HFAdapter):
     name = "qwen2-audio"
     modalities = frozenset({"speech", "audio"})
     description = "Qwen2-Audio 7B Instruct via transformers (speech and sound events; 30 s audio)"
-    requirements = "model arg pretrained=Qwen/Qwen2-Audio-7B-Instruct or a local copy; GPU ~20 GB in bf16"
+    requirements = (
+        "pretrained=Qwen/Qwen2-Audio-7B-Instruct or a local copy, ~20 GB GPU in bf16; preset=tiny: nothing"
+    )
     hub_id = "Qwen/Qwen2-Audio-7B-Instruct"
 
     def _load_pretrained(self, source: str, model_kwargs: dict[str, Any]) -> tuple[Any, Any]:

@@ -48,7 +48,10 @@ class QwenOmniAdapter(HFAdapter):
     name = "qwen2.5-omni"
     modalities = MODALITIES
     description = "Qwen2.5-Omni thinker via transformers (speech, sounds, video with its audio, images)"
-    requirements = "model arg pretrained=Qwen/Qwen2.5-Omni-7B (or -3B) or a local copy; GPU ~22 GB in bf16"
+    requirements = (
+        "pretrained=Qwen/Qwen2.5-Omni-7B (or -3B) or a local copy, ~22 GB GPU in bf16; "
+        "torchvision for video; preset=tiny: nothing"
+    )
     hub_id = "Qwen/Qwen2.5-Omni-7B"
     default_system = OMNI_SYSTEM
 

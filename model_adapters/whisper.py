@@ -54,7 +54,7 @@ class WhisperAdapter(HFAdapter):
     modalities = frozenset({"speech"})
     required = frozenset({"audio"})
     description = "Whisper via transformers (speech recognition only; ignores the task prompt)"
-    requirements = "model arg pretrained=openai/whisper-large-v3 (any size) or a local copy"
+    requirements = "pretrained=openai/whisper-large-v3 (any size) or a local copy; preset=tiny: nothing"
     hub_id = "openai/whisper-large-v3"
     default_batch_size = 16
 

@@ -75,7 +75,6 @@ def handle(args: argparse.Namespace) -> int:
         )
     )
     folder = written[0].yaml_path.parent if written else args.dir
-    print(
-        f"\nrun with: lmms-eval --model MODEL --tasks {','.join(t.name for t in written)} --include_path {folder}"
-    )
+    names = ",".join(t.name for t in written)
+    print(f"\nrun with: lmms-eval --model MODEL --tasks {names} --include_path {folder}")
     return 0

@@ -57,8 +57,9 @@ def clip_fps(clip: VideoClip) -> float:
 
 
 def write_clip(clip: VideoClip, path: Path) -> Path:
-    """Encode sampled frames as an H.264 mp4 at their sampling rate (QP 0, one thread, so the
-    bytes are the same on every call). Odd frame sizes lose their last row or column.
+    """Encode sampled frames as an mp4 at their sampling rate: H.264 at QP 0 on one thread (the
+    same bytes on every call), or MPEG-4 at its best quantiser where FFmpeg lacks libx264. Odd
+    frame sizes lose their last row or column.
 
     Args:
         clip: Decoded frames (T, H, W, 3) uint8.
@@ -75,10 +76,14 @@ def write_clip(clip: VideoClip, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     rate = Fraction(clip_fps(clip)).limit_denominator(1001)
     with av.open(str(path), "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=rate)
+        if "libx264" in av.codecs_available:
+            stream = container.add_stream("libx264", rate=rate)
+            stream.options = {"qp": "0", "preset": "ultrafast"}
+        else:
+            stream = container.add_stream("mpeg4", rate=rate)
+            stream.options = {"qscale": "1"}
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
-        stream.options = {"qp": "0", "preset": "ultrafast"}
         stream.thread_count = 1
         for frame in frames:
             image = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:height, :width]), format="rgb24")
@@ -121,7 +126,7 @@ def lmms_visuals(request: Request, workdir: Path, video: str = "frames") -> list
     if request.image is not None:
         from PIL import Image
 
-        visuals.append(Image.fromarray(np.asarray(request.image, dtype=np.uint8), mode="RGB"))
+        visuals.append(Image.fromarray(np.asarray(request.image, dtype=np.uint8)))
     if request.audio is not None:
         visuals.append(
             {"array": np.asarray(request.audio, dtype=np.float32), "sampling_rate": request.sample_rate}

@@ -52,7 +52,8 @@ def make_request(
     pixels_seed: int | None = None,
 ) -> Request:
     """A request with generated media: ``audio`` seconds of a tone over noise (pitch and noise from
-    ``audio_seed``), ``video`` frames and an ``image`` of (H, W) of colour gradients (from ``pixels_seed``)."""
+    ``audio_seed``), ``video`` frames and an ``image`` of (H, W) of colour gradients (from
+    ``pixels_seed``)."""
     sound = i if audio_seed is None else audio_seed
     rng = np.random.default_rng(sound)
     pixels = np.random.default_rng(1000 + (i if pixels_seed is None else pixels_seed))
@@ -267,3 +268,17 @@ def test_a_checkpoint_missing_weights_is_refused(tmp_path: Path) -> None:
         ValueError, match=r"the checkpoint lacks 2 weight\(s\) of WhisperForConditionalGeneration"
     ):
         build_adapter("whisper", {"pretrained": str(tmp_path), "device": "cpu"})
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_bf16_on_cuda(name: str) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    adapter = build_adapter(name, {"preset": "tiny", "device": "cuda", "dtype": "bf16"})
+    assert next(adapter.model.parameters()).dtype == torch.bfloat16
+    answers = adapter.generate(batch_for(name))
+    assert len(answers) == 4 and all(isinstance(a, str) for a in answers)
+    assert adapter.fingerprint()["dtype"] == "bf16"
