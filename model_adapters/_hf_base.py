@@ -15,6 +15,8 @@ Common model arguments (strings, from ``--model-args``):
 - ``device`` (``auto``), ``dtype`` (``auto``: bf16 on CUDA, fp32 on CPU), ``batch_size``;
 - ``attn``: ``sdpa`` (default), ``eager`` or ``flash_attention_2``;
 - ``seed``: seed of the tiny model's random weights;
+- ``strict``: ``false`` accepts a checkpoint that lacks some of the model's weights (they stay
+  random; the fingerprint lists them); by default such a checkpoint is refused;
 - ``system``: system message for chat models (``none`` for no system message).
 """
 
@@ -150,6 +152,7 @@ class HFAdapter(TorchAdapter):
         attn: str = "sdpa",
         seed: str = "0",
         system: str | None = None,
+        strict: str = "true",
         **unknown: Any,
     ) -> None:
         if unknown:
@@ -175,6 +178,8 @@ class HFAdapter(TorchAdapter):
         )
         self.attn = attn
         self.seed = parse_int("seed", seed, minimum=0)
+        self.strict = parse_bool("strict", strict)
+        self.missing_weights: list[str] = []
         if system is not None and system.strip().lower() == "none":
             self.system: str | None = None
         else:
@@ -215,6 +220,7 @@ class HFAdapter(TorchAdapter):
                 "revision": self.revision,
                 "commit": getattr(model.config, "_commit_hash", None),
                 "files": file_identity(source) if os.path.isdir(source) else None,
+                "missing_weights": self.missing_weights,
             }
         self.model = model.eval()
         self.processor = processor
@@ -234,9 +240,13 @@ class HFAdapter(TorchAdapter):
             source, **model_kwargs, **self._hub_kwargs(), **extra, output_loading_info=True
         )
         missing = sorted(info.get("missing_keys") or [])
-        if missing:
+        self.missing_weights = missing
+        if missing and self.strict:
             shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-            raise ValueError(f"the checkpoint lacks {len(missing)} weight(s) of {cls.__name__}: {shown}")
+            raise ValueError(
+                f"the checkpoint lacks {len(missing)} weight(s) of {cls.__name__}: {shown} "
+                "(strict=false runs with them random)"
+            )
         return model
 
     def _load_pretrained(self, source: str, model_kwargs: dict[str, Any]) -> tuple[Any, Any]:
