@@ -44,6 +44,24 @@ def owns(world: World, task: str, sample_id: str) -> bool:
     return int.from_bytes(digest[:8], "little") % world.size == world.rank
 
 
+def pin_cuda_device(world: World) -> int | None:
+    """Make this rank's GPU the current CUDA device, so ``cuda`` in model arguments means the
+    rank's own GPU (local rank, round robin when ranks outnumber GPUs).
+
+    Returns:
+        The device index, or None for a single process or a machine without CUDA.
+    """
+    if world.size == 1:
+        return None
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    index = world.local_rank % torch.cuda.device_count()
+    torch.cuda.set_device(index)
+    return index
+
+
 class ProcessGroup:
     """A gloo process group used only for barriers (works on CPU and next to NCCL users)."""
 

@@ -7,6 +7,7 @@ into error rows, so one corrupt file costs one sample, not the run.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,9 @@ class RequestPlan:
         ablate: Streams replaced by neutral input.
         video_fill: How an ablated video is filled: ``mean`` colour of the clip or ``first`` frame.
         optional: Streams (audio, video, image) a sample may lack without being an error.
+        preprocess: The adapter's worker-side preparation (``Request -> Request``, picklable),
+            run right after decoding so that model-specific CPU work (feature extraction, pixel
+            transforms) also happens ahead of the model, in the decoding workers.
     """
 
     task: str
@@ -61,6 +65,7 @@ class RequestPlan:
     ablate: frozenset[str] = frozenset()
     video_fill: str = "mean"
     optional: frozenset[str] = frozenset()
+    preprocess: Callable[[Request], Request] | None = None
 
 
 @dataclass
@@ -179,6 +184,14 @@ def build_request(sample: Sample, plan: RequestPlan) -> Decoded:
         generation=plan.generation,
         seed=sample_seed(plan.seed, plan.task, sample.id),
     )
+    if plan.preprocess is not None:
+        start = time.perf_counter()
+        try:
+            request = plan.preprocess(request)
+        except Exception as exc:  # the adapter's preparation failed on this sample only
+            failure = DecodeFailure(sample, prompt, "prepare", f"{type(exc).__name__}: {exc}")
+            return Decoded(failure, timings)
+        timings["prepare_s"] = time.perf_counter() - start
     return Decoded(request, timings)
 
 
@@ -187,14 +200,22 @@ class RequestDataset:
 
     It is a plain class with ``__len__``/``__getitem__`` so torch's DataLoader can use it without
     savbench importing torch at module import time.
+
+    Args:
+        samples: The samples, possibly of several tasks.
+        plan: The plan of every sample, or one plan per sample (samples of several tasks share
+            one dataset, so decoding workers start once per run, not once per task).
     """
 
-    def __init__(self, samples: list[Sample], plan: RequestPlan) -> None:
+    def __init__(self, samples: list[Sample], plan: RequestPlan | Sequence[RequestPlan]) -> None:
+        plans = [plan] * len(samples) if isinstance(plan, RequestPlan) else list(plan)
+        if len(plans) != len(samples):
+            raise ValueError(f"{len(samples)} samples but {len(plans)} plans")
         self.samples = samples
-        self.plan = plan
+        self.plans = plans
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, index: int) -> Decoded:
-        return build_request(self.samples[index], self.plan)
+        return build_request(self.samples[index], self.plans[index])

@@ -26,9 +26,10 @@ from savbench.adapters import Adapter, GenerationSettings, build_adapter, get_ad
 from savbench.data import Sample, TaskData, load_task_data
 from savbench.report import environment, predictions_digest, sample_rows, task_section, write_run_files
 from savbench.runner._config import RunConfig, redact
-from savbench.runner._distributed import ProcessGroup, World, current_world, owns
+from savbench.runner._distributed import ProcessGroup, World, current_world, owns, pin_cuda_device
 from savbench.runner._fingerprint import fingerprint
 from savbench.runner._generate import GenerateStats, Outcome, generate_batch
+from savbench.runner._pipeline import cores_for_workers, iterate_decoded, plan_batches
 from savbench.runner._requests import Decoded, DecodeFailure, RequestDataset, RequestPlan
 from savbench.scoring import score_task
 from savbench.store import PredictionStore, ReadReport, read_predictions
@@ -103,6 +104,7 @@ def _plan_task(
     config: RunConfig,
     adapter_cls: type[Adapter],
     adapter_fp: dict[str, Any],
+    preprocess: Any = None,
 ) -> TaskPlan:
     spec = task.spec
     task_streams = set(spec.modalities)
@@ -130,6 +132,7 @@ def _plan_task(
         ablate=ablated,
         video_fill=config.video_fill,
         optional=frozenset(stream_of[m] for m in spec.optional_modalities),
+        preprocess=preprocess,
     )
     key = fingerprint(
         {
@@ -168,36 +171,12 @@ def _auto_workers() -> int:
     return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
-def _iterate_decoded(dataset: RequestDataset, batch_size: int, num_workers: int, prefetch: int):
-    """Yield batches of decoded items, decoding in worker processes when ``num_workers`` > 0."""
-    if num_workers == 0:
-        for start in range(0, len(dataset), batch_size):
-            yield [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
-        return
-    import torch
-    from torch.utils.data import DataLoader
-
-    context = "spawn" if torch.cuda.is_available() and torch.cuda.is_initialized() else None
-    loader = DataLoader(
-        dataset,  # type: ignore[arg-type]
-        batch_size=batch_size,
-        shuffle=False,
-        num_workers=num_workers,
-        prefetch_factor=prefetch,
-        collate_fn=list,
-        worker_init_fn=_init_worker,
-        multiprocessing_context=context,
-        persistent_workers=False,
-    )
-    yield from loader
-
-
-def _init_worker(_: int) -> None:
-    # Decoders each start thread pools; on a small machine N workers x M threads thrash.
-    import torch
-
-    torch.set_num_threads(1)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+def _worker_preprocessor(adapter: Adapter) -> Any:
+    """The adapter's optional worker-side preparation: an adapter may define
+    ``worker_preprocessor()`` returning a picklable ``Request -> Request`` callable (or None),
+    which the runner runs on each request right after decoding, in the decoding workers."""
+    hook = getattr(adapter, "worker_preprocessor", None)
+    return hook() if callable(hook) else None
 
 
 def _error_row(
@@ -359,6 +338,7 @@ def run(config: RunConfig) -> RunOutcome:
     stats = GenerateStats()
     adapter: Adapter | None = None
     try:
+        pin_cuda_device(world)
         read_report = ReadReport()
         existing = read_predictions(run_dir, read_report)
         load_start = time.perf_counter()
@@ -368,63 +348,31 @@ def run(config: RunConfig) -> RunOutcome:
             raise RunError(f"--model-args for {config.model!r}: {exc}") from None
         timing["model_load_s"] = time.perf_counter() - load_start
         adapter_fp = adapter.fingerprint()
-        plans = [_plan_task(task, data, config, adapter_cls, adapter_fp) for task, data in tasks]
+        preprocess = _worker_preprocessor(adapter)
+        plans = [_plan_task(task, data, config, adapter_cls, adapter_fp, preprocess) for task, data in tasks]
         _partition_existing(plans, existing, config.retry_errors, world)
         reused = _reuse_sibling_predictions(run_dir, plans, store) if config.reuse_predictions else 0
         batch_size = max(1, min(config.batch_size, adapter.max_batch_size))
         num_workers = _auto_workers() if config.num_workers is None else config.num_workers
-        progress = _Progress(sum(len(p.pending) for p in plans), config.progress and world.is_main)
-        errors = 0
-        try:
-            for plan in plans:
-                if not plan.pending:
-                    continue
-                progress.task(plan.task.name)
-                pending = sorted(plan.pending, key=_cost) if batch_size > 1 else plan.pending
-                dataset = RequestDataset(pending, plan.plan)
-                batches = _iterate_decoded(
-                    dataset, batch_size, min(num_workers, len(pending)), config.prefetch_factor
-                )
-                while True:
-                    wait_start = time.perf_counter()
-                    try:
-                        batch: list[Decoded] = next(batches)
-                    except StopIteration:
-                        break
-                    timing["decode_wait_s"] += time.perf_counter() - wait_start
-                    rows, batch_errors = _process_batch(plan, batch, adapter, stats, config.strict)
-                    write_start = time.perf_counter()
-                    try:
-                        store.append(rows)
-                    except OSError as exc:
-                        raise RunError(
-                            f"cannot append to {store.path}: {exc.strerror or exc}. Rows written so far are kept; "
-                            "free space and rerun the same command to resume."
-                        ) from None
-                    timing["store_s"] += time.perf_counter() - write_start
-                    errors += batch_errors
-                    progress.update(len(batch), errors)
-                    if config.strict and batch_errors:
-                        failed = next(r for r in rows if r["error"])
-                        raise RunError(
-                            f"--strict: {plan.task.name}/{failed['id']}: {failed['error']['message']} "
-                            f"(stored rows are kept; rerun without --strict to record errors and go on)"
-                        )
-        finally:
-            progress.close()
+        timing["setup_s"] = time.perf_counter() - started - timing["model_load_s"]
+        loop_start = time.perf_counter()
+        _generation_loop(plans, adapter, stats, timing, store, config, batch_size, num_workers, world)
+        timing["generation_s"] = time.perf_counter() - loop_start
         timing["adapter_s"] = stats.adapter_seconds
         store.close()
         # Every rank's rows must be on disk before rank 0 reads them.
+        summed = ("adapter_s", "generation_s", "decode_wait_s", "store_s")
         per_rank = group.all_gather(
             {
                 "processed": sum(len(p.pending) for p in plans),
-                "adapter_s": stats.adapter_seconds,
                 "reused": reused,
+                **{name: timing[name] for name in summed},
             }
         )
         if not world.is_main:
             return RunOutcome(run_dir=run_dir, results={})
-        timing["adapter_s"] = sum(r["adapter_s"] for r in per_rank)
+        for name in summed:
+            timing[name] = sum(r[name] for r in per_rank)
         processed = sum(r["processed"] for r in per_rank)
         timing["reused_predictions"] = float(sum(r["reused"] for r in per_rank))
         return _write_report(
@@ -448,6 +396,64 @@ def run(config: RunConfig) -> RunOutcome:
             adapter.close()
 
 
+def _generation_loop(
+    plans: list[TaskPlan],
+    adapter: Adapter,
+    stats: GenerateStats,
+    timing: dict[str, float],
+    store: PredictionStore,
+    config: RunConfig,
+    batch_size: int,
+    num_workers: int,
+    world: World,
+) -> int:
+    """Decode (ahead, in workers), generate and store every pending sample; returns the error count."""
+    active = [p for p in plans if p.pending]
+    samples, owner, batches = plan_batches(
+        [p.pending for p in active], batch_size, cost=_cost if batch_size > 1 else None
+    )
+    dataset = RequestDataset(samples, [active[i].plan for i in owner])
+    workers = min(num_workers, len(batches))
+    decoded = iterate_decoded(dataset, batches, num_workers=workers, prefetch_factor=config.prefetch_factor)
+    progress = _Progress(len(samples), config.progress and world.is_main)
+    errors = 0
+    current: TaskPlan | None = None
+    try:
+        with cores_for_workers(workers):
+            for indices in batches:
+                plan = active[owner[indices[0]]]
+                if plan is not current:
+                    progress.task(plan.task.name)
+                    current = plan
+                wait_start = time.perf_counter()
+                batch: list[Decoded] = next(decoded)
+                timing["decode_wait_s"] += time.perf_counter() - wait_start
+                rows, batch_errors = _process_batch(plan, batch, adapter, stats, config.strict)
+                write_start = time.perf_counter()
+                try:
+                    store.append(rows)
+                except OSError as exc:
+                    raise RunError(
+                        f"cannot append to {store.path}: {exc.strerror or exc}. Rows written so far are "
+                        "kept; free space and rerun the same command to resume."
+                    ) from None
+                timing["store_s"] += time.perf_counter() - write_start
+                errors += batch_errors
+                progress.update(len(batch), errors)
+                if config.strict and batch_errors:
+                    failed = next(r for r in rows if r["error"])
+                    raise RunError(
+                        f"--strict: {plan.task.name}/{failed['id']}: {failed['error']['message']} "
+                        f"(stored rows are kept; rerun without --strict to record errors and go on)"
+                    )
+    finally:
+        progress.close()
+        close = getattr(decoded, "close", None)
+        if close is not None:
+            close()  # stops the decoding workers when the loop ends early
+    return errors
+
+
 def _process_batch(
     plan: TaskPlan, batch: list[Decoded], adapter: Adapter, stats: GenerateStats, strict: bool
 ) -> tuple[list[dict[str, Any]], int]:
@@ -468,6 +474,42 @@ def _process_batch(
             errors += row["error"] is not None
             rows.append(row)
     return rows, errors
+
+
+TIMING_DEFINITIONS = {
+    "setup_s": "reading tasks, manifests and stored predictions, planning (rank 0)",
+    "model_load_s": "building the adapter (rank 0)",
+    "generation_s": "the generation loop: decoding wait + adapter calls + storing rows (summed over ranks)",
+    "adapter_s": "inside Adapter.generate, i.e. the model's own compute and preparation (summed over ranks)",
+    "decode_wait_s": "waiting for decoded batches from the decoding workers (summed over ranks)",
+    "store_s": "appending rows to the prediction store (summed over ranks)",
+    "scoring_s": "reading the store, metrics and bootstrap CIs (rank 0)",
+    "wall_s": "start to report, rank 0",
+    "harness_overhead_fraction": "1 - adapter_s / generation_s: the share of the generation loop spent "
+    "outside the adapter (model loading and scoring excluded; they are reported on their own)",
+    "end_to_end_overhead_fraction": "1 - (adapter_s + model_load_s) / (wall_s * world_size): everything "
+    "but the model, including setup and scoring",
+}
+
+
+def _timing_section(timing: dict[str, float], wall: float, n_processed: int, world: World) -> dict[str, Any]:
+    generation = timing.get("generation_s", 0.0)
+    rank_seconds = wall * world.size
+    return {
+        **{k: round(v, 4) for k, v in timing.items()},
+        "wall_s": round(wall, 4),
+        "samples_processed": n_processed,
+        "samples_per_s": round(n_processed / wall, 4) if wall > 0 else None,
+        "harness_overhead_fraction": (
+            round(1 - timing["adapter_s"] / generation, 4) if n_processed and generation > 0 else None
+        ),
+        "end_to_end_overhead_fraction": (
+            round(1 - (timing["adapter_s"] + timing["model_load_s"]) / rank_seconds, 4)
+            if rank_seconds > 0
+            else None
+        ),
+        "definitions": TIMING_DEFINITIONS,
+    }
 
 
 def _write_report(
@@ -553,15 +595,7 @@ def _write_report(
         },
         "tasks": tasks_section,
         "environment": environment(),
-        "timing": {
-            **{k: round(v, 4) for k, v in timing.items()},
-            "wall_s": round(wall, 4),
-            "samples_processed": n_processed,
-            "samples_per_s": round(n_processed / wall, 4) if wall > 0 else None,
-            "harness_overhead_fraction": (
-                round(1 - timing["adapter_s"] / (wall * world.size), 4) if wall > 0 else None
-            ),
-        },
+        "timing": _timing_section(timing, wall, n_processed, world),
         "adapter_calls": {
             "calls": stats.adapter_calls,
             "split_retries": stats.split_retries,
