@@ -12,7 +12,16 @@ The model is ``reference_models.video_salmonn``. Model arguments (all strings):
   request's beams too);
 - ``num_beams``, ``repetition_penalty``: force these;
 - ``random_weights``: ``true`` builds without checkpoint files (speed benchmarks only);
-- ``strict``: ``false`` tolerates parameters a file lacks (reported in the fingerprint).
+- ``strict``: ``false`` tolerates parameters a file lacks (reported in the fingerprint);
+- ``min_new_tokens``: end of sequence is forbidden before this many tokens (fixed-length
+  benchmarks);
+- ``backend``: ``hf`` (transformers' generate, default) or ``vllm`` (the LLM in a vLLM engine fed
+  with the projected audio-visual embeddings as prompt embeddings, LoRA applied per request;
+  greedy or sampling only, so it needs ``num_beams=1``); ``vllm_memory`` (share of GPU memory
+  vLLM may take, default 0.5), ``vllm_dir`` (where the LoRA, and the base weights of a random
+  model, are exported; a temporary folder by default), ``vllm_eager`` (no CUDA graphs);
+- ``prepare_in_workers``: ``auto`` (on with CUDA), ``true`` or ``false``: compute Whisper
+  features and frame pixels in the runner's decoding workers instead of between GPU batches.
 
 Inputs follow the official pipeline: an image is one frame repeated over the audio's steps (or
 30 s without audio); a request without audio gets zero audio features (the official masked-audio
@@ -24,6 +33,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -44,6 +57,91 @@ MISSING_STREAMS_NOTE = (
     "(the official masked-stream path); an image is repeated over the audio's 0.5 s steps (60 steps "
     "without audio); audio past 30 s is not seen; video is sampled at 2 frames per second, first 60 s"
 )
+BACKENDS = ("hf", "vllm")
+
+
+@dataclass
+class GenerationTrace:
+    """What the adapter records while its ``trace`` attribute is set (benchmarks, profiling).
+
+    Args:
+        times: Seconds per model stage, summed over calls (``prepare_s``, encoders,
+            ``qformer_s``, ``projection_s``, ``llm_prefill_s``/``llm_decode_s`` or, for vLLM,
+            ``llm_generate_s``).
+        tokens: New token ids per sample id (up to and including end of sequence).
+        batch_sizes: Size of every model batch.
+    """
+
+    times: dict[str, float] = field(default_factory=dict)
+    tokens: dict[str, list[int]] = field(default_factory=dict)
+    batch_sizes: list[int] = field(default_factory=list)
+
+
+@dataclass
+class PreparedRequest(Request):
+    """A request whose model inputs were computed in a decoding worker (frames and image dropped:
+    ``prepared`` holds their pixels)."""
+
+    prepared: Any = None
+
+
+def request_sample(request: Request, sample_rate: int) -> Any:
+    """The :class:`~reference_models.video_salmonn.AVSample` of a decoded request.
+
+    Raises:
+        ValueError: Malformed audio, or no audio, video or image at all.
+    """
+    from reference_models.video_salmonn import AVSample
+
+    audio = request.audio
+    if audio is not None:
+        audio = np.asarray(audio, dtype=np.float32)
+        if audio.ndim != 1:
+            raise ValueError(f"audio: expected mono samples, got shape {audio.shape}")
+        if request.sample_rate != sample_rate:
+            audio = _resample(audio, request.sample_rate, sample_rate)
+    video = request.video
+    frames = timestamps = None
+    duration = None
+    fps = 0.0
+    if video is not None and len(video) > 0:
+        frames, timestamps = video.frames, video.timestamps
+        duration, fps = float(video.duration), float(video.source_fps or 0.0)
+    image = request.image if frames is None else None
+    if audio is None and frames is None and image is None:
+        raise ValueError("the request carries no audio, video or image; the model needs at least one")
+    return AVSample(
+        prompt=request.prompt,
+        audio=audio,
+        frames=frames,
+        timestamps=timestamps,
+        duration=duration,
+        source_fps=fps,
+        image=image,
+    )
+
+
+class WorkerPrepare:
+    """Worker-side preparation (picklable): a decoded request becomes a :class:`PreparedRequest`
+    carrying its one-sample ``PreparedBatch``. A request it cannot prepare is returned unchanged,
+    so that the adapter reports the reason as that sample's input error.
+
+    Args:
+        preprocessor: The model's ``Preprocessor``.
+        sample_rate: The model's audio rate.
+    """
+
+    def __init__(self, preprocessor: Any, sample_rate: int) -> None:
+        self.preprocessor = preprocessor
+        self.sample_rate = sample_rate
+
+    def __call__(self, request: Request) -> Request:
+        try:
+            prepared = self.preprocessor([request_sample(request, self.sample_rate)])
+        except ValueError:
+            return request
+        fields = {f.name: getattr(request, f.name) for f in dataclasses.fields(Request)}
+        return PreparedRequest(**{**fields, "video": None, "image": None}, prepared=prepared)
 
 
 class VideoSalmonnAdapter(TorchAdapter):
@@ -80,6 +178,12 @@ class VideoSalmonnAdapter(TorchAdapter):
         strict: str = "true",
         attn: str = "sdpa",
         seed: str | None = None,
+        min_new_tokens: str = "0",
+        backend: str = "hf",
+        vllm_memory: str = "0.5",
+        vllm_dir: str | None = None,
+        vllm_eager: str = "false",
+        prepare_in_workers: str = "auto",
         **unknown: Any,
     ) -> None:
         if unknown:
@@ -125,9 +229,28 @@ class VideoSalmonnAdapter(TorchAdapter):
             else model_config.generation.repetition_penalty
         )
         self.random_weights = parse_bool("random_weights", random_weights)
+        self.min_new_tokens = parse_int("min_new_tokens", min_new_tokens, 0)
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if prepare_in_workers == "auto":
+            self.prepare_in_workers = self.device.type == "cuda"
+        else:
+            self.prepare_in_workers = parse_bool("prepare_in_workers", prepare_in_workers)
         self.files = files
         self.config = model_config
+        self.trace: GenerationTrace | None = None
+        self._vllm_workdir: str | None = None
+        if backend == "vllm":
+            self._check_vllm()
         self._build(parse_bool("strict", strict), attn)
+        if backend == "vllm":
+            self.llm = self._vllm_backend(
+                vllm_dir, parse_float("vllm_memory", vllm_memory, 0.0), parse_bool("vllm_eager", vllm_eager)
+            )
+        else:
+            from reference_models.video_salmonn import HFBackend
+
+            self.llm = HFBackend(self.model.llm)
 
     def _build(self, strict: bool, attn: str) -> None:
         from reference_models.video_salmonn import build_model
@@ -141,6 +264,53 @@ class VideoSalmonnAdapter(TorchAdapter):
             random_weights=self.random_weights,
             attn_implementation=attn,
         )
+
+    # -- LLM back ends -----------------------------------------------------------------------
+
+    def _check_vllm(self) -> None:
+        """Fail before loading weights when the vLLM back end cannot run."""
+        from reference_models.video_salmonn import import_vllm
+
+        if self.device.type != "cuda":
+            raise ValueError("backend=vllm needs a CUDA device")
+        beams = self.num_beams if self.num_beams is not None else self.config.generation.num_beams
+        if beams != 1:
+            raise ValueError(
+                f"backend=vllm has no beam search; the preset decodes with {beams} beams, so pass num_beams=1"
+            )
+        try:
+            import_vllm()
+        except ImportError as exc:
+            raise ValueError(str(exc)) from None
+
+    def _vllm_backend(self, workdir: str | None, memory: float, eager: bool) -> Any:
+        """Export the LoRA (and random base weights), free the torch LLM's layers, start vLLM."""
+        import torch
+        from torch import nn
+
+        from reference_models.video_salmonn import VllmBackend
+
+        if workdir is None:
+            workdir = self._vllm_workdir = tempfile.mkdtemp(prefix="savbench-vllm-")
+        backend = VllmBackend.from_model(
+            self.model,
+            workdir,
+            llm_path=None if self.random_weights else self.files.llm_path,
+            gpu_memory_utilization=memory,
+            enforce_eager=eager,
+            seed=self.config.init_seed,
+        )
+        # Only the embedding table is still needed in torch (to embed the prompt text).
+        self.model.llm.model.layers = nn.ModuleList()
+        self.model.llm.lm_head = nn.Identity()
+        torch.cuda.empty_cache()
+        return backend
+
+    def worker_preprocessor(self) -> WorkerPrepare | None:
+        """Preparation the runner runs in its decoding workers (see ``prepare_in_workers``)."""
+        if not self.prepare_in_workers:
+            return None
+        return WorkerPrepare(self.model.preprocessor, self.config.media.sample_rate)
 
     # -- decoding settings -------------------------------------------------------------------
 
@@ -163,49 +333,25 @@ class VideoSalmonnAdapter(TorchAdapter):
             top_p=gen.top_p,
             repetition_penalty=self.repetition_penalty,
             length_penalty=preset.length_penalty,
+            min_new_tokens=min(self.min_new_tokens, gen.max_new_tokens),
         )
 
     # -- requests to samples -----------------------------------------------------------------
 
     def _sample(self, request: Request) -> Any:
-        from reference_models.video_salmonn import AVSample
-
-        audio = request.audio
-        if audio is not None:
-            audio = np.asarray(audio, dtype=np.float32)
-            if audio.ndim != 1:
-                raise ValueError(f"audio: expected mono samples, got shape {audio.shape}")
-            if request.sample_rate != self.config.media.sample_rate:
-                audio = _resample(audio, request.sample_rate, self.config.media.sample_rate)
-        video = request.video
-        frames = timestamps = None
-        duration = None
-        fps = 0.0
-        if video is not None and len(video) > 0:
-            frames, timestamps = video.frames, video.timestamps
-            duration, fps = float(video.duration), float(video.source_fps or 0.0)
-        image = request.image if frames is None else None
-        if audio is None and frames is None and image is None:
-            raise ValueError("the request carries no audio, video or image; the model needs at least one")
-        return AVSample(
-            prompt=request.prompt,
-            audio=audio,
-            frames=frames,
-            timestamps=timestamps,
-            duration=duration,
-            source_fps=fps,
-            image=image,
-        )
+        return request_sample(request, self.config.media.sample_rate)
 
     def generate(self, requests: list[Request]) -> list[str | SampleFailure]:
         outputs: list[str | SampleFailure | None] = [None] * len(requests)
-        samples: dict[int, Any] = {}
+        inputs: dict[int, Any] = {}
         for i, request in enumerate(requests):
+            if isinstance(request, PreparedRequest) and request.prepared is not None:
+                inputs[i] = request.prepared
+                continue
             try:
-                samples[i] = self._sample(request)
+                inputs[i] = self._sample(request)
             except ValueError as exc:
                 outputs[i] = SampleFailure("input", str(exc))
-        ready = sorted(samples)
 
         def key(position: int) -> tuple:
             options = self._options(requests[position])
@@ -213,32 +359,76 @@ class VideoSalmonnAdapter(TorchAdapter):
             return (options, requests[position].seed if options.do_sample else None)
 
         groups: dict[tuple, list[int]] = {}
-        for position in ready:
+        for position in sorted(inputs):
             groups.setdefault(key(position), []).append(position)
         for (options, seed), positions in groups.items():
             for start in range(0, len(positions), self.max_batch_size):
                 chunk = positions[start : start + self.max_batch_size]
-                for position, text in zip(
-                    chunk, self._answer([samples[p] for p in chunk], options, seed), strict=True
-                ):
+                ids = [requests[p].sample.id for p in chunk]
+                answers = self._answer([inputs[p] for p in chunk], options, seed, ids)
+                for position, text in zip(chunk, answers, strict=True):
                     if isinstance(text, str):
                         text = cut_at_stop(text, requests[position].generation.stop).strip()
                     outputs[position] = text
         return [o if o is not None else SampleFailure("internal", "no output") for o in outputs]
 
-    def _answer(self, samples: list[Any], options: Any, seed: int | None) -> list[str | SampleFailure]:
+    def _prepare(self, items: list[Any]) -> Any:
+        """One batch from raw samples and/or batches prepared in workers."""
+        from reference_models.video_salmonn import PreparedBatch, merge_batches
+
+        if not any(isinstance(item, PreparedBatch) for item in items):
+            return self.model.prepare(items)
+        return merge_batches([i if isinstance(i, PreparedBatch) else self.model.prepare([i]) for i in items])
+
+    def _answer(
+        self, items: list[Any], options: Any, seed: int | None, ids: list[str]
+    ) -> list[str | SampleFailure]:
         """Generate for one chunk; a sample whose media cannot be prepared fails alone."""
         import torch
 
+        trace = self.trace
+        times = trace.times if trace is not None else None
+        start = time.perf_counter()
         try:
-            batch = self.model.prepare(samples)
+            batch = self._prepare(items)
         except ValueError as exc:
-            if len(samples) == 1:
+            if len(items) == 1:
                 return [SampleFailure("input", str(exc).removeprefix("sample 0: "))]
-            return [out for sample in samples for out in self._answer([sample], options, seed)]
+            return [
+                out
+                for item, sid in zip(items, ids, strict=True)
+                for out in self._answer([item], options, seed, [sid])
+            ]
+        if times is not None:
+            times["prepare_s"] = times.get("prepare_s", 0.0) + time.perf_counter() - start
         if seed is not None:
             torch.manual_seed(seed)
-        return list(self.model.generate(batch, options))
+        embeds, _ = self.model.encode(batch, times)
+        tok = self.model.tokenizer
+        if self.llm.name == "vllm":
+            rows = self.llm.generate(
+                embeds.inputs_embeds,
+                embeds.attention_mask,
+                options,
+                tok.eos_token_id,
+                tok.pad_token_id,
+                times,
+                seed=seed,
+            )
+        else:
+            rows = self.llm.generate(
+                embeds.inputs_embeds,
+                embeds.attention_mask,
+                options,
+                tok.eos_token_id,
+                tok.pad_token_id,
+                times,
+            )
+        if trace is not None:
+            trace.batch_sizes.append(len(items))
+            for sid, row in zip(ids, rows, strict=True):
+                trace.tokens[sid] = row[: row.index(tok.eos_token_id) + 1] if tok.eos_token_id in row else row
+        return [self.model.decode_tokens(row) for row in rows]
 
     # -- identity ----------------------------------------------------------------------------
 
@@ -254,10 +444,19 @@ class VideoSalmonnAdapter(TorchAdapter):
             "device": self.device.type,
             "decoding": self.decoding,
             "num_beams": self.num_beams,
+            "min_new_tokens": self.min_new_tokens,
+            "backend": self.llm.name,
             "repetition_penalty": self.repetition_penalty,
             "missing_keys": {r.role: r.missing for r in self.reports if r.missing},
             "notes": MISSING_STREAMS_NOTE,
         }
+
+    def close(self) -> None:
+        self.llm.close()
+        if self._vllm_workdir is not None:
+            shutil.rmtree(self._vllm_workdir, ignore_errors=True)
+            self._vllm_workdir = None
+        super().close()
 
 
 def _resample(audio: np.ndarray, source: int, target: int) -> np.ndarray:
@@ -284,7 +483,7 @@ class VideoSalmonnTinyAdapter(VideoSalmonnAdapter):
     """A tiny randomly initialised video-SALMONN: no files, CPU, deterministic (for harness tests).
 
     Model arguments: ``seed`` (random init), ``batch_size``, ``device``, ``dtype``, ``decoding``,
-    ``num_beams``, ``repetition_penalty``.
+    ``num_beams``, ``repetition_penalty``, ``min_new_tokens``, ``prepare_in_workers``.
     """
 
     name = "video-salmonn-tiny"
@@ -302,6 +501,8 @@ class VideoSalmonnTinyAdapter(VideoSalmonnAdapter):
         decoding: str = "official",
         num_beams: str | None = None,
         repetition_penalty: str | None = None,
+        min_new_tokens: str = "0",
+        prepare_in_workers: str = "auto",
         **unknown: Any,
     ) -> None:
         if unknown:
@@ -315,4 +516,6 @@ class VideoSalmonnTinyAdapter(VideoSalmonnAdapter):
             num_beams=num_beams,
             repetition_penalty=repetition_penalty,
             seed=seed,
+            min_new_tokens=min_new_tokens,
+            prepare_in_workers=prepare_in_workers,
         )

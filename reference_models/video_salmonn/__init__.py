@@ -43,6 +43,7 @@ from reference_models.video_salmonn._config import (
 from reference_models.video_salmonn._eva_vit import EvaViT
 from reference_models.video_salmonn._generate import DecodeOptions, DecodeTimes, greedy_generate, hf_generate
 from reference_models.video_salmonn._keymap import MappedKey, internal_to_official, official_to_internal
+from reference_models.video_salmonn._llm_backend import HFBackend, LlmBackend, PrefillClock
 from reference_models.video_salmonn._lora import LoraLinear, inject_lora
 from reference_models.video_salmonn._model import (
     EmbedsBatch,
@@ -63,6 +64,14 @@ from reference_models.video_salmonn._speech import SpeechEncoder
 from reference_models.video_salmonn._sync import AVQFormer, QFormerOutput
 from reference_models.video_salmonn._tokenizer import CharInstructionTokenizer, CharTokenizer
 from reference_models.video_salmonn._visual import VisualEncoder
+from reference_models.video_salmonn._vllm import (
+    VllmBackend,
+    export_llm_folder,
+    import_vllm,
+    sampling_params,
+    unpadded_embeds,
+    vllm_lora_rank,
+)
 
 __all__ = [
     "DTYPES",
@@ -79,6 +88,8 @@ __all__ = [
     "EmbedsBatch",
     "EvaViT",
     "GenerationDefaults",
+    "HFBackend",
+    "LlmBackend",
     "LlmConfig",
     "LoadReport",
     "LoraConfig",
@@ -86,6 +97,7 @@ __all__ = [
     "MappedKey",
     "MediaConfig",
     "ModelFiles",
+    "PrefillClock",
     "PreparedBatch",
     "Preprocessor",
     "PromptConfig",
@@ -100,12 +112,14 @@ __all__ = [
     "VideoSalmonnConfig",
     "VisualEncoder",
     "VitConfig",
+    "VllmBackend",
     "apply_overrides",
     "beats_config_from_checkpoint",
     "beats_fbank",
     "build_model",
     "clip_windows",
     "diversity_loss",
+    "export_llm_folder",
     "export_official",
     "export_peft_lora",
     "frame_block_mask",
@@ -114,6 +128,7 @@ __all__ = [
     "greedy_generate",
     "hf_generate",
     "image_to_pixels",
+    "import_vllm",
     "inject_lora",
     "internal_to_official",
     "load_config_file",
@@ -123,5 +138,8 @@ __all__ = [
     "official_to_internal",
     "prepare_audio",
     "read_checkpoint",
+    "sampling_params",
     "select_frames",
+    "unpadded_embeds",
+    "vllm_lora_rank",
 ]
