@@ -67,12 +67,13 @@ class GenerationTrace:
     Args:
         times: Seconds per model stage, summed over calls (``prepare_s``, encoders,
             ``qformer_s``, ``projection_s``, ``llm_prefill_s``/``llm_decode_s`` or, for vLLM,
-            ``llm_generate_s``).
+            ``llm_generate_s``); None records no times (stage timing synchronises the GPU at
+            every stage boundary).
         tokens: New token ids per sample id (up to and including end of sequence).
         batch_sizes: Size of every model batch.
     """
 
-    times: dict[str, float] = field(default_factory=dict)
+    times: dict[str, float] | None = field(default_factory=dict)
     tokens: dict[str, list[int]] = field(default_factory=dict)
     batch_sizes: list[int] = field(default_factory=list)
 
