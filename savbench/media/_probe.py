@@ -1,27 +1,30 @@
-"""Cheap facts about a media file, read from its headers (no full decode)."""
+"""Cheap facts about a media file, read from its headers (nothing is decoded in full)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from savbench.media._source import MediaLike, as_ref, check_readable, open_binary
+from savbench.media._source import MediaLike, as_ref, check_readable, open_container
 from savbench.media._types import MediaError
 
 
 @dataclass(frozen=True)
 class MediaInfo:
-    """What a container declares.
+    """What a container declares about its first audio and video streams.
 
     Args:
-        duration: Seconds, or None when the container does not say.
+        duration: Seconds (the longest stream), or None when the container does not say.
         has_audio: Whether an audio stream exists.
-        has_video: Whether a video (or still-image) stream exists.
-        sample_rate: Audio sample rate.
+        has_video: Whether a video stream exists (cover art attached to audio does not count).
+        sample_rate: Audio sample rate in Hz.
         channels: Audio channel count.
         fps: Average video frame rate.
-        frames: Declared video frame count (0 when unknown).
-        width: Video width in pixels.
-        height: Video height in pixels.
+        frames: Video frame count: declared, else estimated as duration x fps; 0 when unknown.
+        width: Coded video width in pixels.
+        height: Coded video height in pixels.
+        audio_codec: Audio codec name.
+        video_codec: Video codec name.
+        format: Container format name as FFmpeg detected it from the content.
     """
 
     duration: float | None
@@ -33,41 +36,53 @@ class MediaInfo:
     frames: int = 0
     width: int | None = None
     height: int | None = None
+    audio_codec: str | None = None
+    video_codec: str | None = None
+    format: str | None = None
 
 
 def probe(media: MediaLike) -> MediaInfo:
-    """Read a file's stream layout and duration.
+    """Read a file's stream layout and duration from its headers.
+
+    Args:
+        media: A :class:`~savbench.data.MediaRef` (path or bytes) or a path.
 
     Raises:
-        MediaError: The file is missing, unreadable, empty or not a media file.
+        MediaError: The file is missing, unreadable, empty or not a media file (stream
+            ``media`` in the error).
     """
     import av
 
     ref = as_ref(media)
     check_readable(ref, "media")
-    try:
-        container = av.open(open_binary(ref), mode="r")
-    except (av.error.InvalidDataError, av.error.FFmpegError, ValueError) as exc:
-        raise MediaError(
-            ref.name, "media", f"not a readable media file ({type(exc).__name__}: {exc})"
-        ) from None
-    with container:
+    with open_container(ref, "media") as container:
         audio = container.streams.audio[0] if container.streams.audio else None
-        video = container.streams.video[0] if container.streams.video else None
-        duration = container.duration / 1_000_000 if container.duration else None
-        if duration is None:
-            for stream in (audio, video):
-                if stream is not None and stream.duration is not None:
-                    duration = float(stream.duration * stream.time_base)
-                    break
+        videos = [
+            s for s in container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)
+        ]
+        video = videos[0] if videos else None
+        lengths = [float(s.duration * s.time_base) for s in (audio, video) if s is not None and s.duration]
+        duration = (
+            max(lengths) if lengths else (container.duration / 1_000_000 if container.duration else None)
+        )
+        fps = float(video.average_rate or video.guessed_rate or 0) or None if video is not None else None
+        frames = int(video.frames or 0) if video is not None else 0
+        if video is not None and not frames and fps and duration:
+            frames = round(duration * fps)
+        if audio is None and video is None:
+            kinds = ", ".join(sorted({s.type for s in container.streams})) or "none"
+            raise MediaError(ref.name, "media", f"no audio or video stream (its streams: {kinds})")
         return MediaInfo(
             duration=duration,
             has_audio=audio is not None,
             has_video=video is not None,
-            sample_rate=(audio.codec_context.sample_rate or None) if audio else None,
-            channels=(audio.codec_context.channels or None) if audio else None,
-            fps=float(video.average_rate) if video is not None and video.average_rate else None,
-            frames=int(video.frames or 0) if video is not None else 0,
-            width=video.codec_context.width if video is not None else None,
-            height=video.codec_context.height if video is not None else None,
+            sample_rate=(audio.codec_context.sample_rate or None) if audio is not None else None,
+            channels=(audio.codec_context.channels or None) if audio is not None else None,
+            fps=fps,
+            frames=frames,
+            width=(video.codec_context.width or None) if video is not None else None,
+            height=(video.codec_context.height or None) if video is not None else None,
+            audio_codec=audio.codec_context.name if audio is not None else None,
+            video_codec=video.codec_context.name if video is not None else None,
+            format=container.format.name,
         )

@@ -36,12 +36,15 @@ class VideoClip:
             relative to the start of the clip.
         duration: Duration of the clip in seconds.
         source_fps: Average frame rate of the source stream.
+        backend: The decoder that produced the frames (``decord`` or ``pyav``), empty when the
+            clip was not decoded from a file.
     """
 
     frames: np.ndarray
     timestamps: np.ndarray
     duration: float
     source_fps: float
+    backend: str = ""
 
     def __len__(self) -> int:
         return int(self.frames.shape[0])
