@@ -370,25 +370,31 @@ def run(config: RunConfig) -> RunOutcome:
             }
         )
         if not world.is_main:
+            # Wait for rank 0's report: ranks that tear down their gloo group while rank 0
+            # still holds it can abort at exit.
+            group.barrier()
             return RunOutcome(run_dir=run_dir, results={})
-        for name in summed:
-            timing[name] = sum(r[name] for r in per_rank)
-        processed = sum(r["processed"] for r in per_rank)
-        timing["reused_predictions"] = float(sum(r["reused"] for r in per_rank))
-        return _write_report(
-            config,
-            run_dir,
-            plans,
-            adapter,
-            adapter_fp,
-            stats,
-            timing,
-            started,
-            created,
-            read_report,
-            processed,
-            world,
-        )
+        try:
+            for name in summed:
+                timing[name] = sum(r[name] for r in per_rank)
+            processed = sum(r["processed"] for r in per_rank)
+            timing["reused_predictions"] = float(sum(r["reused"] for r in per_rank))
+            return _write_report(
+                config,
+                run_dir,
+                plans,
+                adapter,
+                adapter_fp,
+                stats,
+                timing,
+                started,
+                created,
+                read_report,
+                processed,
+                world,
+            )
+        finally:
+            group.barrier()
     finally:
         store.close()
         group.close()
