@@ -1,8 +1,8 @@
 """Audio decoding: any audio file or container audio track to mono float32 at a fixed rate.
 
-libsndfile (through soundfile) reads wav, flac, ogg and mp3 itself and recognises them by their
-content, whatever the extension says. Everything else, including the audio track of mp4, mkv,
-webm and avi files, goes through PyAV. Both paths share one downmix (mean of the channels) and
+libsndfile (through soundfile) reads wav, flac, ogg and aiff itself and recognises them by their
+content, whatever the extension says. Everything else, mp3 and the audio track of mp4, mkv,
+webm and avi files included, goes through PyAV. Both paths share one downmix (mean of the channels) and
 one resampler (torchaudio's windowed sinc), so the same sound gives the same samples whatever
 file it came in.
 """

@@ -1,4 +1,4 @@
-"""Audio files libsndfile reads directly (wav, flac, ogg, mp3, aiff, ...), block by block."""
+"""Audio files libsndfile reads directly (wav, flac, ogg, aiff, ...), block by block."""
 
 from __future__ import annotations
 
@@ -15,6 +15,11 @@ BLOCK_FRAMES = 1 << 18
 # libsndfile logs "data : <declared bytes> (should be <bytes present>)" for a cut-off WAV chunk.
 _SHORT_CHUNK = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 _UNKNOWN_SIZES = {0, 0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000}  # written by streaming recorders
+# Formats libsndfile seeks in exactly; others are read from the start and the head dropped.
+_EXACT_SEEK = {"WAV", "WAVEX", "RF64", "W64", "AIFF", "CAF", "AU", "FLAC"}
+# Left to FFmpeg: libsndfile's mp3 reader (mpg123) decodes garbage and silence when read in
+# blocks or after a seek.
+_PASS_TO_FFMPEG = {"MP3", "MPEG"}
 
 
 def read_sndfile(ref: MediaRef, start: float, end: float | None) -> tuple[np.ndarray, int, float] | None:
@@ -32,6 +37,8 @@ def read_sndfile(ref: MediaRef, start: float, end: float | None) -> tuple[np.nda
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
         return None  # an unknown format, or one libsndfile cannot open: PyAV decides
     with handle:
+        if handle.format in _PASS_TO_FFMPEG:
+            return None
         rate = int(handle.samplerate)
         total = int(handle.frames)
         _check_chunk_sizes(ref, handle.extra_info)
@@ -40,8 +47,10 @@ def read_sndfile(ref: MediaRef, start: float, end: float | None) -> tuple[np.nda
         blocks: list[np.ndarray] = []
         got = 0
         try:
-            if first > 0:
+            if first > 0 and handle.format in _EXACT_SEEK:
                 handle.seek(first)
+            else:
+                _skip(handle, first)
             while got < last - first:
                 block = handle.read(min(BLOCK_FRAMES, last - first - got), dtype="float32", always_2d=True)
                 if len(block) == 0:
@@ -59,6 +68,15 @@ def read_sndfile(ref: MediaRef, start: float, end: float | None) -> tuple[np.nda
             )
     mono = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
     return mono, rate, total / rate
+
+
+def _skip(handle, frames: int) -> None:  # noqa: ANN001 - a soundfile.SoundFile
+    """Read and drop ``frames`` frames."""
+    while frames > 0:
+        block = handle.read(min(BLOCK_FRAMES, frames), dtype="float32", always_2d=True)
+        if len(block) == 0:
+            return
+        frames -= len(block)
 
 
 def _check_chunk_sizes(ref: MediaRef, log: str) -> None:

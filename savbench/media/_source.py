@@ -67,7 +67,7 @@ def open_container(ref: MediaRef, stream: str) -> Any:
     try:
         return av.open(open_binary(ref), mode="r")
     except av.error.FFmpegError as exc:
-        if _head(ref)[4:8] == b"ftyp":
+        if read_head(ref)[4:8] == b"ftyp":
             reason = "truncated or damaged MP4/MOV file: its index (the moov box) is missing or unreadable"
         else:
             reason = "not a media file FFmpeg can read (unknown format), or its header is damaged"
@@ -76,7 +76,8 @@ def open_container(ref: MediaRef, stream: str) -> Any:
         raise MediaError(ref.name, stream, f"cannot open the file ({exc})") from None
 
 
-def _head(ref: MediaRef, size: int = 16) -> bytes:
+def read_head(ref: MediaRef, size: int = 16) -> bytes:
+    """The first ``size`` bytes of the media (fewer if it is shorter; empty if unreadable)."""
     if ref.data is not None:
         return ref.data[:size]
     try:

@@ -3,9 +3,13 @@
 The sampling rules are in ``_video_sampling``: segment centres for ``num_frames``, period
 centres for ``fps``, and the frame on screen at each sampled time by presentation timestamp.
 
-Backends: decord decodes when it is installed, the file is on disk and the stream has no
-display rotation (decord turns 90-degree videos itself but mangles 180-degree ones); PyAV
-decodes otherwise, and whenever decord raises or disagrees with the container's headers.
+Backends: by default decord decodes when it is installed, the file is on disk, the video
+lasts at most ``DECORD_MAX_SECONDS`` and the stream has no display rotation; PyAV decodes
+otherwise, and whenever decord raises or disagrees with the container's headers. Why the
+limits: decord reads the whole file to build its frame index before the first frame, and its
+end-of-file retries are known to run away on long videos, while PyAV seeks from the
+container's index; decord turns 90-degree videos itself but mangles 180-degree ones. The
+``SAVBENCH_VIDEO_BACKEND`` environment variable (``decord`` or ``pyav``) sets the default.
 Either way only the chosen frames are decoded and kept, so memory does not grow with the
 length of the video. Rotation metadata is applied: frames come out upright, as a player
 shows them.
@@ -14,6 +18,7 @@ shows them.
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 
@@ -22,9 +27,10 @@ from savbench.media._source import MediaLike, as_ref, check_readable, check_wind
 from savbench.media._types import MediaError, VideoClip
 from savbench.media._video_decord import decode_decord, have_decord
 from savbench.media._video_pyav import decode_pyav, read_header
-from savbench.media._video_sampling import sample_times
+from savbench.media._video_sampling import check_sampling, sample_times
 
 BACKENDS = ("decord", "pyav")
+DECORD_MAX_SECONDS = 1800.0
 log = logging.getLogger(__name__)
 
 
@@ -49,8 +55,9 @@ def load_video(
         max_frames: Cap for ``fps`` sampling, and the number of uniform samples when neither
             ``num_frames`` nor ``fps`` is given.
         size: Resize so the shorter side has this many pixels (bicubic); None keeps the size.
-        backend: ``"decord"`` or ``"pyav"`` to force a decoder (a forced decord still falls
-            back to PyAV if it fails); None picks decord when it can be used.
+        backend: ``"decord"`` or ``"pyav"`` to force a decoder (decord still falls back to
+            PyAV when it fails or the stream is rotated); None: ``SAVBENCH_VIDEO_BACKEND`` if
+            set, else decord for videos up to ``DECORD_MAX_SECONDS``, PyAV for longer ones.
 
     Returns:
         A :class:`VideoClip`: frames (T, H, W, 3) uint8 RGB, upright; ``timestamps[i]`` is
@@ -64,10 +71,12 @@ def load_video(
             clip outside the video; truncated or corrupt data. The error names the file and
             the reason.
     """
-    if backend is not None and backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    forced = backend or os.environ.get("SAVBENCH_VIDEO_BACKEND") or None
+    if forced is not None and forced not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {forced!r}")
     if size is not None and size < 1:
         raise ValueError(f"size must be >= 1, got {size}")
+    check_sampling(num_frames=num_frames, fps=fps, max_frames=max_frames)
     ref = as_ref(media)
     check_readable(ref, "video")
     start, end = check_window(ref, "video")
@@ -84,7 +93,8 @@ def load_video(
 
     decoded = None
     used = "pyav"
-    if backend != "pyav" and ref.path is not None and header.rotation == 0 and have_decord():
+    wants_decord = forced == "decord" or (forced is None and header.end <= DECORD_MAX_SECONDS)
+    if wants_decord and ref.path is not None and header.rotation == 0 and have_decord():
         try:
             decoded = decode_decord(ref.path, header, times, convert)
             used = "decord"

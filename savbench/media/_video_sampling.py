@@ -37,14 +37,7 @@ def sample_times(
     """
     if length <= 0:
         raise ValueError(f"clip length must be positive, got {length}")
-    if num_frames is not None and fps is not None:
-        raise ValueError("give either num_frames or fps, not both")
-    if num_frames is not None and num_frames < 1:
-        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
-    if fps is not None and not fps > 0:
-        raise ValueError(f"fps must be positive, got {fps}")
-    if max_frames < 1:
-        raise ValueError(f"max_frames must be >= 1, got {max_frames}")
+    check_sampling(num_frames=num_frames, fps=fps, max_frames=max_frames)
     if fps is not None:
         periods = math.floor(length * fps + 1e-9)
         if periods < 1:
@@ -55,6 +48,18 @@ def sample_times(
     else:
         count = num_frames if num_frames is not None else max_frames
     return (np.arange(count) + 0.5) * (length / count)
+
+
+def check_sampling(*, num_frames: int | None, fps: float | None, max_frames: int) -> None:
+    """Raise ValueError for sampling settings that cannot be followed."""
+    if num_frames is not None and fps is not None:
+        raise ValueError("give either num_frames or fps, not both")
+    if num_frames is not None and num_frames < 1:
+        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+    if fps is not None and not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1, got {max_frames}")
 
 
 def tie_tolerance(time: np.ndarray | float) -> np.ndarray | float:

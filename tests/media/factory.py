@@ -94,6 +94,31 @@ def make_audio_file(
     return path
 
 
+def make_with_cover_art(
+    path: Path, *, seconds: float = 1.0, sample_rate: int = 16000, freq: float = 440.0
+) -> Path:
+    """An mp3 tone carrying an 8x8 PNG as attached cover art (a picture stream, not a video)."""
+    import io
+
+    import av
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(buffer, format="PNG")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format="mp3") as container:
+        audio = container.add_stream("libmp3lame", rate=sample_rate, layout="mono")
+        cover = container.add_stream("png")
+        cover.width = cover.height = 8
+        cover.pix_fmt = "rgb24"
+        cover.disposition = av.stream.Disposition.attached_pic.value
+        packet = av.Packet(buffer.getvalue())
+        packet.stream, packet.pts, packet.dts = cover, 0, 0
+        container.mux(packet)
+        _write_audio(container, audio, tone(seconds, sample_rate, freq), sample_rate, 1)
+    return path
+
+
 def index_image(index: int, height: int, width: int) -> np.ndarray:
     """An RGB frame showing the bits of ``index`` as a grid of black (0) and white (1) blocks."""
     image = np.zeros((height, width, 3), np.uint8)

@@ -8,7 +8,7 @@ import pytest
 
 from savbench.media import MediaError, probe
 from tests.conftest import shared_file
-from tests.media.factory import make_audio_file, make_mp4, make_text, make_wav
+from tests.media.factory import make_audio_file, make_mp4, make_text, make_wav, make_with_cover_art
 
 
 def test_video_with_audio(tmp_path: Path) -> None:
@@ -30,6 +30,8 @@ def test_audio_only_and_video_only(tmp_path: Path) -> None:
     assert (m4a.channels, m4a.has_video, m4a.frames) == (6, False, 0)
     mute = probe(make_mp4(tmp_path / "mute.mkv", frames=30, fps=10, with_audio=False))
     assert not mute.has_audio and mute.frames == 30  # mkv declares no count: estimated
+    song = probe(make_with_cover_art(tmp_path / "song.mp3"))
+    assert song.has_audio and not song.has_video  # cover art is not a video
 
 
 def test_real_video() -> None:

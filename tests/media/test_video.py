@@ -21,6 +21,7 @@ from tests.media.factory import (
     make_text,
     make_truncated,
     make_wav,
+    make_with_cover_art,
     read_index,
 )
 
@@ -180,6 +181,22 @@ def test_decord_errors_fall_back_to_pyav(tmp_path: Path, monkeypatch: pytest.Mon
     assert clip.backend == "pyav" and read_index(clip.frames) == [2, 7, 12, 17]
 
 
+def test_backend_choice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import savbench.media._video as video
+
+    path = make_mp4(tmp_path / "v.mp4", frames=20, fps=10)
+    assert load_video(path, num_frames=2).backend == "decord"
+    monkeypatch.setenv("SAVBENCH_VIDEO_BACKEND", "pyav")
+    assert load_video(path, num_frames=2).backend == "pyav"
+    assert load_video(path, num_frames=2, backend="decord").backend == "decord"  # the argument wins
+    monkeypatch.setenv("SAVBENCH_VIDEO_BACKEND", "opencv")
+    with pytest.raises(ValueError, match="backend"):
+        load_video(path)
+    monkeypatch.delenv("SAVBENCH_VIDEO_BACKEND")
+    monkeypatch.setattr(video, "DECORD_MAX_SECONDS", 1.0)  # a "long" video: PyAV seeks instead
+    assert load_video(path, num_frames=2).backend == "pyav"
+
+
 def test_wrong_extension(tmp_path: Path) -> None:
     path = make_mp4(tmp_path / "v.mp4", frames=20, fps=10)
     for name in ("v.avi", "v.txt"):
@@ -222,6 +239,7 @@ def test_audio_only_files_have_no_video_stream(tmp_path: Path) -> None:
     assert "audio" in error.reason  # names what the file holds
     expect_error(make_audio_file(tmp_path / "speech.mp4", format="mp4"), "no video stream")
     expect_error(make_wav(tmp_path / "speech.mp4", format="WAV"), "no video stream")
+    expect_error(make_with_cover_art(tmp_path / "song.mp3"), "no video stream in the file besides cover art")
 
 
 def test_truncated_videos(tmp_path: Path) -> None:
