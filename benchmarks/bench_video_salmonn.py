@@ -46,6 +46,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "height": 96,
         "new_tokens": 32,
         "batch_size": 8,
+        "prefetch": 2,
         "device": "cpu",
         "dtype": "fp32",
     },
@@ -57,6 +58,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "height": 360,
         "new_tokens": 64,
         "batch_size": 16,
+        "prefetch": 1,  # 4 workers x 1 batch of 16 prepared clips ahead is plenty for the GPU
         "device": "cuda",
         "dtype": "bf16",
     },
@@ -141,7 +143,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workers", type=int, default=None, help="decoding processes (default: min(4, CPUs - 1))"
     )
-    parser.add_argument("--prefetch", type=int, default=2, help="batches each worker decodes ahead")
+    parser.add_argument(
+        "--prefetch", type=int, help="batches each worker decodes ahead (default: the preset's)"
+    )
     parser.add_argument("--backend", choices=("hf", "vllm"), default="hf", help="LLM of the fast path")
     parser.add_argument(
         "--prepare-in-workers",
@@ -169,14 +173,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def resolve(args: argparse.Namespace) -> dict[str, Any]:
     """The preset's settings with the command line's overrides."""
     settings = dict(PRESETS[args.preset])
-    for name in ("samples", "seconds", "new_tokens", "batch_size", "device", "dtype"):
+    for name in ("samples", "seconds", "new_tokens", "batch_size", "prefetch", "device", "dtype"):
         value = getattr(args, name)
         if value is not None:
             settings[name] = value
     settings["workers"] = (
         args.workers if args.workers is not None else max(1, min(4, (os.cpu_count() or 2) - 1))
     )
-    settings["prefetch"] = args.prefetch
     settings["backend"] = args.backend
     settings["prepare_in_workers"] = args.prepare_in_workers
     settings["stage_times"] = not args.no_stage_times

@@ -130,17 +130,26 @@ class WorkerPrepare:
     Args:
         preprocessor: The model's ``Preprocessor``.
         sample_rate: The model's audio rate.
+        dtype: The model's half-precision dtype, or None. Pixels and log-mel features are cast to
+            it here (the encoders cast them to it anyway), which halves what crosses from the
+            worker to the model; waveforms stay float32.
     """
 
-    def __init__(self, preprocessor: Any, sample_rate: int) -> None:
+    def __init__(self, preprocessor: Any, sample_rate: int, dtype: Any = None) -> None:
         self.preprocessor = preprocessor
         self.sample_rate = sample_rate
+        self.dtype = dtype
 
     def __call__(self, request: Request) -> Request:
         try:
             prepared = self.preprocessor([request_sample(request, self.sample_rate)])
         except ValueError:
             return request
+        if self.dtype is not None:
+            if prepared.pixels is not None:
+                prepared.pixels = prepared.pixels.to(self.dtype)
+            if prepared.mel is not None:
+                prepared.mel = prepared.mel.to(self.dtype)
         fields = {f.name: getattr(request, f.name) for f in dataclasses.fields(Request)}
         return PreparedRequest(**{**fields, "video": None, "image": None}, prepared=prepared)
 
@@ -311,7 +320,10 @@ class VideoSalmonnAdapter(TorchAdapter):
         """Preparation the runner runs in its decoding workers (see ``prepare_in_workers``)."""
         if not self.prepare_in_workers:
             return None
-        return WorkerPrepare(self.model.preprocessor, self.config.media.sample_rate)
+        import torch
+
+        half = self.dtype if self.dtype in (torch.bfloat16, torch.float16) else None
+        return WorkerPrepare(self.model.preprocessor, self.config.media.sample_rate, half)
 
     # -- decoding settings -------------------------------------------------------------------
 

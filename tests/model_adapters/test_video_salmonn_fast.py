@@ -109,3 +109,19 @@ def test_runs_with_and_without_worker_preparation_agree(tmp_path: Path) -> None:
     assert a.keys() == b.keys()
     for task in a:
         assert a[task]["n_errors"] == 0 and a[task]["predictions_sha256"] == b[task]["predictions_sha256"]
+
+
+def test_half_precision_models_get_half_precision_inputs_from_workers(
+    adapter: VideoSalmonnTinyAdapter,
+) -> None:
+    import torch
+
+    from model_adapters.video_salmonn import WorkerPrepare
+
+    request = make_request(40, 6.0)
+    full = adapter.worker_preprocessor()(request).prepared
+    half = WorkerPrepare(adapter.model.preprocessor, 16000, torch.bfloat16)(request).prepared
+    assert half.pixels.dtype == half.mel.dtype == torch.bfloat16 and half.waveforms[0].dtype == torch.float32
+    # the encoders cast to the model dtype anyway: the values they see are unchanged
+    assert torch.equal(half.pixels, full.pixels.to(torch.bfloat16))
+    assert torch.equal(half.mel, full.mel.to(torch.bfloat16))
