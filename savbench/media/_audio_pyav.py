@@ -50,7 +50,7 @@ def read_pyav(ref: MediaRef, start: float, end: float | None) -> tuple[np.ndarra
     """Mono float32 samples of [start, end) of the first audio track, their rate, and the
     track's declared duration (None when the container does not say).
 
-    Times are measured from the start of the audio track.
+    Times are measured from the track's first decoded sample.
 
     Raises:
         MediaError: Not a media file, no audio track, damaged or truncated data.
@@ -58,7 +58,8 @@ def read_pyav(ref: MediaRef, start: float, end: float | None) -> tuple[np.ndarra
     decoded = _read(ref, start, end, seek=start > 0)
     if decoded is None:  # the seek failed or landed after the clip start: decode from the top
         decoded = _read(ref, start, end, seek=False)
-    assert decoded is not None
+    if decoded is None:  # cannot happen: without a seek the first frame is time zero
+        raise MediaError(ref.name, "audio", "the audio track could not be positioned")
     return decoded
 
 

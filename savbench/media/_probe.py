@@ -65,10 +65,13 @@ def probe(media: MediaLike) -> MediaInfo:
         duration = (
             max(lengths) if lengths else (container.duration / 1_000_000 if container.duration else None)
         )
-        fps = float(video.average_rate or video.guessed_rate or 0) or None if video is not None else None
+        fps = None
+        if video is not None and (video.average_rate or video.guessed_rate):
+            fps = float(video.average_rate or video.guessed_rate)
         frames = int(video.frames or 0) if video is not None else 0
         if video is not None and not frames and fps and duration:
-            frames = round(duration * fps)
+            length = float(video.duration * video.time_base) if video.duration else duration
+            frames = round(length * fps)
         if audio is None and video is None:
             kinds = ", ".join(sorted({s.type for s in container.streams})) or "none"
             raise MediaError(ref.name, "media", f"no audio or video stream (its streams: {kinds})")
