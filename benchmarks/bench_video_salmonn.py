@@ -316,7 +316,7 @@ def run_baseline(
 
 def run_fast(adapter: Any, samples: list[Any], warmup: list[Any], settings: dict[str, Any]) -> PathResult:
     """Workers decode (and prepare) ahead; the model takes whole batches."""
-    from savbench.runner import DecodeFailure, RequestDataset, cores_for_workers, iterate_decoded
+    from savbench.runner import DecodeFailure, RequestDataset, iterate_decoded
 
     size = settings["batch_size"]
     everything = [*warmup, *samples]
@@ -327,7 +327,7 @@ def run_fast(adapter: Any, samples: list[Any], warmup: list[Any], settings: dict
     stages: dict[str, float] = defaultdict(float)
     worker_stages: dict[str, float] = defaultdict(float)
     trace = _trace(settings["stage_times"])
-    with cores_for_workers(workers), Monitor(gpu=adapter.device.type == "cuda") as monitor:
+    with Monitor(gpu=adapter.device.type == "cuda") as monitor:
         # The warm-up batch (sized to a full batch) starts the workers and warms the kernels.
         for _ in range(-(-len(warmup) // size)):
             adapter.generate([d.item for d in next(decoded)])

@@ -3,7 +3,7 @@
 from savbench.runner._config import ABLATIONS, RunConfig, parse_kv, redact
 from savbench.runner._distributed import World, current_world, owns, pin_cuda_device
 from savbench.runner._fingerprint import fingerprint, sample_seed
-from savbench.runner._pipeline import cores_for_workers, iterate_decoded, plan_batches
+from savbench.runner._pipeline import iterate_decoded, plan_batches
 from savbench.runner._requests import Decoded, DecodeFailure, RequestDataset, RequestPlan, build_request
 from savbench.runner._run import TIMING_DEFINITIONS, RunOutcome, check_writable, run, run_folder
 
@@ -19,7 +19,6 @@ __all__ = [
     "World",
     "build_request",
     "check_writable",
-    "cores_for_workers",
     "current_world",
     "fingerprint",
     "iterate_decoded",

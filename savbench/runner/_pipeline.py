@@ -7,9 +7,7 @@ start once and keep decoding across task boundaries while the model works on the
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 
 from savbench.data import Sample
 from savbench.runner._requests import Decoded, RequestDataset
@@ -77,33 +75,6 @@ def iterate_decoded(
         multiprocessing_context=context,
     )
     yield from loader
-
-
-@contextmanager
-def cores_for_workers(num_workers: int) -> Iterator[int | None]:
-    """Leave one core per decoding worker while the block runs: torch's intra-op threads in this
-    process are capped at ``cpus - num_workers`` (at least 1) and restored afterwards.
-
-    OpenMP threads that share their cores with busy worker processes wait on each other at every
-    parallel region; on a small machine that makes each CPU matmul many times slower.
-
-    Yields:
-        The thread count in force, or None when nothing was changed.
-    """
-    torch = sys.modules.get("torch")
-    if num_workers < 1 or torch is None:
-        yield None
-        return
-    before = torch.get_num_threads()
-    wanted = max(1, min(before, (os.cpu_count() or 1) - num_workers))
-    if wanted == before:
-        yield None
-        return
-    torch.set_num_threads(wanted)
-    try:
-        yield wanted
-    finally:
-        torch.set_num_threads(before)
 
 
 def _init_worker(_: int) -> None:

@@ -29,7 +29,7 @@ from savbench.runner._config import RunConfig, redact
 from savbench.runner._distributed import ProcessGroup, World, current_world, owns, pin_cuda_device
 from savbench.runner._fingerprint import fingerprint
 from savbench.runner._generate import GenerateStats, Outcome, generate_batch
-from savbench.runner._pipeline import cores_for_workers, iterate_decoded, plan_batches
+from savbench.runner._pipeline import iterate_decoded, plan_batches
 from savbench.runner._requests import Decoded, DecodeFailure, RequestDataset, RequestPlan
 from savbench.scoring import score_task
 from savbench.store import PredictionStore, ReadReport, read_predictions
@@ -425,33 +425,32 @@ def _generation_loop(
     errors = 0
     current: TaskPlan | None = None
     try:
-        with cores_for_workers(workers):
-            for indices in batches:
-                plan = active[owner[indices[0]]]
-                if plan is not current:
-                    progress.task(plan.task.name)
-                    current = plan
-                wait_start = time.perf_counter()
-                batch: list[Decoded] = next(decoded)
-                timing["decode_wait_s"] += time.perf_counter() - wait_start
-                rows, batch_errors = _process_batch(plan, batch, adapter, stats, config.strict)
-                write_start = time.perf_counter()
-                try:
-                    store.append(rows)
-                except OSError as exc:
-                    raise RunError(
-                        f"cannot append to {store.path}: {exc.strerror or exc}. Rows written so far are "
-                        "kept; free space and rerun the same command to resume."
-                    ) from None
-                timing["store_s"] += time.perf_counter() - write_start
-                errors += batch_errors
-                progress.update(len(batch), errors)
-                if config.strict and batch_errors:
-                    failed = next(r for r in rows if r["error"])
-                    raise RunError(
-                        f"--strict: {plan.task.name}/{failed['id']}: {failed['error']['message']} "
-                        f"(stored rows are kept; rerun without --strict to record errors and go on)"
-                    )
+        for indices in batches:
+            plan = active[owner[indices[0]]]
+            if plan is not current:
+                progress.task(plan.task.name)
+                current = plan
+            wait_start = time.perf_counter()
+            batch: list[Decoded] = next(decoded)
+            timing["decode_wait_s"] += time.perf_counter() - wait_start
+            rows, batch_errors = _process_batch(plan, batch, adapter, stats, config.strict)
+            write_start = time.perf_counter()
+            try:
+                store.append(rows)
+            except OSError as exc:
+                raise RunError(
+                    f"cannot append to {store.path}: {exc.strerror or exc}. Rows written so far are "
+                    "kept; free space and rerun the same command to resume."
+                ) from None
+            timing["store_s"] += time.perf_counter() - write_start
+            errors += batch_errors
+            progress.update(len(batch), errors)
+            if config.strict and batch_errors:
+                failed = next(r for r in rows if r["error"])
+                raise RunError(
+                    f"--strict: {plan.task.name}/{failed['id']}: {failed['error']['message']} "
+                    f"(stored rows are kept; rerun without --strict to record errors and go on)"
+                )
     finally:
         progress.close()
         close = getattr(decoded, "close", None)

@@ -1,5 +1,5 @@
 """Decoding ahead of the model: one set of workers for all tasks, the adapter's worker-side
-preparation, cores left to the workers, and timing figures that say what they measure."""
+preparation, a GPU per rank, and timing figures that say what they measure."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from savbench.runner import (
     RequestPlan,
     RunConfig,
     World,
-    cores_for_workers,
     iterate_decoded,
     pin_cuda_device,
     plan_batches,
@@ -92,22 +91,6 @@ def test_a_failing_preparation_costs_one_sample() -> None:
     (batch,) = iterate_decoded(RequestDataset(samples, text_plan("x", fail_on_b)), [[0, 1, 2]], num_workers=0)
     assert [type(d.item).__name__ for d in batch] == ["Request", "DecodeFailure", "Request"]
     assert batch[1].item.kind == "prepare" and "feature extraction broke" in batch[1].item.message
-
-
-def test_cores_are_left_to_the_workers_and_given_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    import torch
-
-    before = torch.get_num_threads()
-    monkeypatch.setattr(os, "cpu_count", lambda: 4)
-    try:
-        torch.set_num_threads(4)
-        with cores_for_workers(3) as inside:
-            assert inside == 1 and torch.get_num_threads() == 1
-        assert torch.get_num_threads() == 4
-        with cores_for_workers(0) as untouched:
-            assert untouched is None and torch.get_num_threads() == 4
-    finally:
-        torch.set_num_threads(before)
 
 
 def test_each_rank_takes_its_own_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
