@@ -418,25 +418,15 @@ class VideoSalmonnAdapter(TorchAdapter):
             torch.manual_seed(seed)
         embeds, _ = self.model.encode(batch, times)
         tok = self.model.tokenizer
-        if self.llm.name == "vllm":
-            rows = self.llm.generate(
-                embeds.inputs_embeds,
-                embeds.attention_mask,
-                options,
-                tok.eos_token_id,
-                tok.pad_token_id,
-                times,
-                seed=seed,
-            )
-        else:
-            rows = self.llm.generate(
-                embeds.inputs_embeds,
-                embeds.attention_mask,
-                options,
-                tok.eos_token_id,
-                tok.pad_token_id,
-                times,
-            )
+        rows = self.llm.generate(
+            embeds.inputs_embeds,
+            embeds.attention_mask,
+            options,
+            tok.eos_token_id,
+            tok.pad_token_id,
+            times,
+            seed,
+        )
         if trace is not None:
             trace.batch_sizes.append(len(items))
             for sid, row in zip(ids, rows, strict=True):

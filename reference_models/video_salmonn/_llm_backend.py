@@ -32,8 +32,9 @@ class LlmBackend(Protocol):
         eos_token_id: int,
         pad_token_id: int,
         times: dict[str, float] | None = None,
+        seed: int | None = None,
     ) -> list[list[int]]:
-        """New token ids per sample (pad after end of sequence)."""
+        """New token ids per sample (pad after end of sequence); ``seed`` seeds sampling."""
         ...
 
     def close(self) -> None:
@@ -129,6 +130,7 @@ class HFBackend:
         eos_token_id: int,
         pad_token_id: int,
         times: dict[str, float] | None = None,
+        seed: int | None = None,
     ) -> list[list[int]]:
         """Generate for a left-padded batch.
 
@@ -139,6 +141,8 @@ class HFBackend:
             eos_token_id: End of sequence.
             pad_token_id: Filler after a sequence ends.
             times: When given, receives ``llm_prefill_s`` and ``llm_decode_s``.
+            seed: Unused: sampling here draws from torch's global generator, which the caller
+                seeds.
         """
         with self.clock.measure(times):
             tokens = hf_generate(self.llm, inputs_embeds, attention_mask, options, eos_token_id, pad_token_id)
