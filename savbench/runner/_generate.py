@@ -44,6 +44,15 @@ def _is_out_of_memory(exc: BaseException) -> bool:
     return name == "OutOfMemoryError" or "out of memory" in str(exc).lower()
 
 
+def _describe_outputs(outputs: object, expected: int) -> str:
+    if not isinstance(outputs, list):
+        return f"returned a {type(outputs).__name__}, not a list of {expected} strings"
+    if len(outputs) != expected:
+        return f"returned {len(outputs)} outputs for {expected} requests"
+    bad = next(o for o in outputs if not isinstance(o, (str, SampleFailure)))
+    return f"returned a {type(bad).__name__} among its outputs (expected str or SampleFailure)"
+
+
 def _release_device_memory() -> None:
     import sys
 
@@ -70,11 +79,12 @@ def generate_batch(
         if (
             not isinstance(outputs, list)
             or len(outputs) != len(requests)
-            or not all(isinstance(o, str) for o in outputs)
+            or not all(isinstance(o, (str, SampleFailure)) for o in outputs)
         ):
             stats.contract_violations += 1
-            got = f"{len(outputs)} outputs" if isinstance(outputs, list) else type(outputs).__name__
-            raise ValueError(f"adapter {adapter.name!r} returned {got} for {len(requests)} requests")
+            raise ValueError(
+                f"adapter {adapter.name!r} broke its contract: {_describe_outputs(outputs, len(requests))}"
+            )
     except Exception as exc:
         stats.adapter_seconds += time.perf_counter() - start
         if strict:
