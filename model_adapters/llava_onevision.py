@@ -27,7 +27,7 @@ class LlavaOnevisionAdapter(HFAdapter):
     requirements = (
         "pretrained=llava-hf/llava-onevision-qwen2-7b-ov-hf (0.5b/72b) or a local copy, "
         "~20 GB GPU in bf16 (7B); "
-        "torchvision; preset=tiny: nothing"
+        "the vision extra (torchvision); preset=tiny: nothing"
     )
     hub_id = "llava-hf/llava-onevision-qwen2-7b-ov-hf"
 

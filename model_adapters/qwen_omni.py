@@ -50,7 +50,7 @@ class QwenOmniAdapter(HFAdapter):
     description = "Qwen2.5-Omni thinker via transformers (speech, sounds, video with its audio, images)"
     requirements = (
         "pretrained=Qwen/Qwen2.5-Omni-7B (or -3B) or a local copy, ~22 GB GPU in bf16; "
-        "torchvision for video; preset=tiny: nothing"
+        "the vision extra (torchvision) for video; preset=tiny: nothing"
     )
     hub_id = "Qwen/Qwen2.5-Omni-7B"
     default_system = OMNI_SYSTEM

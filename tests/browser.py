@@ -29,7 +29,9 @@ def find_or_install_chromium() -> str:
             return path
     if os.geteuid() == 0 and shutil.which("apt-get"):
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], env=env, capture_output=True, timeout=900)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "chromium"], env=env, capture_output=True, timeout=900
+        )
         path = shutil.which("chromium")
         if path:
             return path
@@ -46,7 +48,14 @@ def render(chromium: str, page: Path) -> Rendered:
     """Load a local page, run its scripts, and return the DOM and the browser's log."""
     with tempfile.TemporaryDirectory() as profile:
         result = subprocess.run(
-            [chromium, *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+            [
+                chromium,
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                page.as_uri(),
+            ],
             capture_output=True,
             text=True,
             timeout=120,

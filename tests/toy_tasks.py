@@ -44,7 +44,9 @@ def write_mp4(path: Path, *, seconds: float = 1.0, fps: int = 8, size: int = 32,
             samples = (0.2 * np.sin(2 * np.pi * 330 * t)).astype(np.float32)
             chunk = 1024
             for start in range(0, len(samples), chunk):
-                frame = av.AudioFrame.from_ndarray(samples[None, start : start + chunk], format="flt", layout="mono")
+                frame = av.AudioFrame.from_ndarray(
+                    samples[None, start : start + chunk], format="flt", layout="mono"
+                )
                 frame.sample_rate = sample_rate
                 frame.pts = start
                 frame.time_base = Fraction(1, sample_rate)
@@ -111,7 +113,14 @@ def make_toy_tasks(root: Path, n: int = 8, *, bad_media: bool = False) -> Path:
         mc.append({"id": f"mc{i}", "video": f"v{i}.mp4", "question": "Which colour?", "choices": WORDS,
                    "references": [colour], "cluster": f"clip{i // 2}"})  # fmt: skip
         Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(media / f"i{i}.png")
-        yn.append({"id": f"yn{i}", "image": f"i{i}.png", "question": "Is it noisy?", "references": ["yes" if i % 2 else "no"]})
+        yn.append(
+            {
+                "id": f"yn{i}",
+                "image": f"i{i}.png",
+                "question": "Is it noisy?",
+                "references": ["yes" if i % 2 else "no"],
+            }
+        )
     if bad_media:
         (media / "empty.wav").write_bytes(b"")
         asr.append({"id": "asr-empty", "audio": "empty.wav", "references": ["nothing"]})

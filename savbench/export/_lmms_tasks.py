@@ -20,8 +20,7 @@ from typing import Any, ClassVar
 from savbench.adapters import GenerationSettings, Request
 from savbench.data import Sample, load_task_data
 from savbench.export._lmms_media import lmms_messages, lmms_visuals
-from savbench.runner import sample_seed
-from savbench.runner._requests import DecodeFailure, RequestPlan, build_request
+from savbench.runner import DecodeFailure, RequestPlan, build_request, sample_seed
 from savbench.tasks import LoadedTask, TaskRegistry
 
 MANIFEST_NAME = "savbench_export.json"
