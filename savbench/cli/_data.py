@@ -23,7 +23,15 @@ example:
 
 def add_parser(sub: Any) -> None:
     data = sub.add_parser(
-        "data", help="prepare task data", description="Prepare task data.", formatter_class=HelpFormatter
+        "data",
+        help="prepare task data",
+        description=(
+            "Prepare the data of benchmark tasks whose media are not public in one place.\n\n"
+            "  savbench data prepare TASK --annotations PATH --media-root DIR\n\n"
+            "turns the released annotation file and your own media folder into the task's\n"
+            "manifest and reports which media are missing."
+        ),
+        formatter_class=HelpFormatter,
     )
     data_sub = data.add_subparsers(dest="data_command", metavar="COMMAND", title="commands")
     prepare = data_sub.add_parser(

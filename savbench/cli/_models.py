@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from typing import Any
 
 from savbench.adapters import adapter_names, get_adapter_class
-from savbench.cli._common import HelpFormatter, table
+from savbench.cli._common import HelpFormatter
 
 
 def add_parser(sub: Any) -> None:
@@ -20,13 +21,21 @@ def add_parser(sub: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    rows = []
+    # One block per adapter: the "needs" text is a sentence and does not fit a table column.
+    width = max(len(name) for name in adapter_names())
     for name in adapter_names():
         try:
             cls = get_adapter_class(name)
         except Exception as exc:  # an adapter whose optional dependency is missing still gets listed
-            rows.append([name, "?", f"unavailable: {type(exc).__name__}: {exc}", ""])
+            print(f"{name:<{width}}  ?\n{'':<{width}}  unavailable: {type(exc).__name__}: {exc}\n")
             continue
-        rows.append([name, "+".join(sorted(cls.modalities)), cls.requirements or "-", cls.description or ""])
-    print(table(rows, ["model", "modalities", "needs", "description"]))
+        indent = " " * (width + 2)
+        print(f"{name:<{width}}  {'+'.join(sorted(cls.modalities))}")
+        if cls.description:
+            print(textwrap.fill(cls.description, 100, initial_indent=indent, subsequent_indent=indent))
+        print(textwrap.fill(f"needs: {cls.requirements or 'nothing'}", 100, initial_indent=indent,
+                            subsequent_indent=indent + "       "))  # fmt: skip
+        print()
+    print("Adapter arguments go in --model-args k=v,... (e.g. preset=tiny).")
+    print("lmms:NAME runs the lmms-eval model class NAME (lmms extra).")
     return 0
