@@ -63,7 +63,8 @@ def load_task_data(task: LoadedTask, media_root: str | Path | None = None) -> Ta
         raise SpecError(
             task.path,
             "source.path",
-            f"manifest {manifest} not found (prepare it with `savbench data prepare`)",
+            f"manifest {manifest} not found; prepare it with `savbench data prepare {task.name} "
+            f"--annotations PATH --media-root DIR` (see `savbench data prepare --help`)",
         )
     if not root.is_dir():
         raise SpecError(
