@@ -6,6 +6,8 @@ import argparse
 import shutil
 from collections.abc import Sequence
 
+from savbench._errors import SavbenchError
+
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps hand-wrapped descriptions; shows a default only where it tells the reader something."""
@@ -31,6 +33,31 @@ def add_include_path(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="also read task YAMLs from DIR (repeatable; also $SAVBENCH_TASKS_PATH)",
     )
+
+
+def add_media_root(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--media-root",
+        action="append",
+        default=[],
+        metavar="TASK=DIR",
+        help="media folder of a task, overriding its YAML (repeatable)",
+    )
+
+
+def media_roots(items: Sequence[str]) -> dict[str, str]:
+    """``--media-root TASK=DIR`` values as a mapping.
+
+    Raises:
+        SavbenchError: A value is not of the form TASK=DIR.
+    """
+    roots: dict[str, str] = {}
+    for item in items:
+        task, sep, folder = item.partition("=")
+        if not sep or not task or not folder:
+            raise SavbenchError(f"--media-root expects TASK=DIR, got {item!r}")
+        roots[task] = folder
+    return roots
 
 
 def add_judge_options(parser: argparse.ArgumentParser) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from savbench._errors import SavbenchError
-from savbench.cli._common import HelpFormatter, add_include_path, table
+from savbench.cli._common import HelpFormatter, add_include_path, add_media_root, media_roots, table
 
 DESCRIPTION = """\
 Write savbench tasks as lmms-eval tasks: one TASK.yaml and TASK.jsonl per task, a shared
@@ -32,13 +31,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("format", choices=("lmms-eval",), help="target harness")
     parser.add_argument("dir", metavar="DIR", help="output folder")
     parser.add_argument("--tasks", default="mini", help="comma-separated task and group names")
-    parser.add_argument(
-        "--media-root",
-        action="append",
-        default=[],
-        metavar="TASK=DIR",
-        help="media folder of a task, overriding its YAML (repeatable)",
-    )
+    add_media_root(parser)
     parser.add_argument(
         "--video",
         choices=("frames", "file"),
@@ -54,17 +47,11 @@ def add_parser(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     from savbench.export import export_lmms_eval
 
-    roots: dict[str, str] = {}
-    for item in args.media_root:
-        task, sep, folder = item.partition("=")
-        if not sep or not task or not folder:
-            raise SavbenchError(f"--media-root expects TASK=DIR, got {item!r}")
-        roots[task] = folder
     written = export_lmms_eval(
         [t.strip() for t in args.tasks.split(",") if t.strip()],
         args.dir,
         include_paths=args.include_path,
-        media_roots=roots,
+        media_roots=media_roots(args.media_root),
         video=args.video,
         seed=args.seed,
         bootstrap_samples=args.bootstrap,

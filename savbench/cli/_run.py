@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from savbench._errors import RunError
-from savbench.cli._common import HelpFormatter, add_include_path, add_judge_options, table
+from savbench.cli._common import (
+    HelpFormatter,
+    add_include_path,
+    add_judge_options,
+    add_media_root,
+    media_roots,
+    table,
+)
 
 if TYPE_CHECKING:
     from savbench.runner import RunConfig
@@ -73,13 +80,7 @@ def add_parser(sub: Any) -> None:
         metavar="NAME",
         help="run folder name (default: model name + settings hash)",
     )
-    parser.add_argument(
-        "--media-root",
-        action="append",
-        default=[],
-        metavar="TASK=DIR",
-        help="media folder of a task, overriding its YAML (repeatable)",
-    )
+    add_media_root(parser)
     parser.add_argument(
         "--num-workers",
         type=int,
@@ -142,16 +143,6 @@ def _ablations(text: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _media_roots(items: list[str]) -> dict[str, str]:
-    roots: dict[str, str] = {}
-    for item in items:
-        task, sep, folder = item.partition("=")
-        if not sep or not task or not folder:
-            raise RunError(f"--media-root expects TASK=DIR, got {item!r}")
-        roots[task] = folder
-    return roots
-
-
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     from savbench.runner import RunConfig, parse_kv
 
@@ -171,7 +162,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         gen_kwargs=dict(parse_kv(args.gen_kwargs, option="--gen-kwargs")),
         ablate=_ablations(args.ablate),
         video_fill=args.video_fill,
-        media_roots=_media_roots(args.media_root),
+        media_roots=media_roots(args.media_root),
         include_paths=args.include_path,
         allow_missing_modalities=args.allow_missing_modalities,
         retry_errors=args.retry_errors,
