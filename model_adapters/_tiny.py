@@ -63,6 +63,28 @@ def tiny_tokenizer(
     return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token=UNK, **named)
 
 
+def tiny_text_config(tokenizer: Any, *, max_positions: int, **extra: Any) -> dict[str, Any]:
+    """The decoder of every tiny preset: 2 layers, width 32, grouped-query attention (4 heads, 2 KV).
+
+    Args:
+        tokenizer: The tiny tokenizer (vocabulary size, pad and end ids).
+        max_positions: ``max_position_embeddings``.
+        extra: Further config keys (``model_type``, rope settings, ``bos_token_id``, ...).
+    """
+    return {
+        "vocab_size": len(tokenizer),
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": max_positions,
+        "pad_token_id": tokenizer.pad_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        **extra,
+    }
+
+
 def randomize(model: torch.nn.Module, seed: int, gain: float = 2.0) -> None:
     """Redraw every weight matrix from N(0, gain² / fan_in) with a seeded generator.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from model_adapters._hf_base import HFAdapter, Prepared
-from model_adapters._tiny import randomize, tiny_tokenizer
+from model_adapters._tiny import randomize, tiny_text_config, tiny_tokenizer
 
 TINY_IMAGE = 28
 TINY_QUERIES = 4
@@ -80,19 +80,9 @@ class InstructBlipAdapter(HFAdapter):
                 "max_position_embeddings": 128,
                 "pad_token_id": qformer_tokenizer.pad_token_id,
             },
-            text_config={
-                "model_type": "llama",
-                "vocab_size": len(tokenizer),
-                "hidden_size": 32,
-                "intermediate_size": 64,
-                "num_hidden_layers": 2,
-                "num_attention_heads": 4,
-                "num_key_value_heads": 2,
-                "max_position_embeddings": 512,
-                "bos_token_id": tokenizer.bos_token_id,
-                "eos_token_id": tokenizer.eos_token_id,
-                "pad_token_id": tokenizer.pad_token_id,
-            },
+            text_config=tiny_text_config(
+                tokenizer, max_positions=512, model_type="llama", bos_token_id=tokenizer.bos_token_id
+            ),
             num_query_tokens=TINY_QUERIES,
             image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from model_adapters._hf_base import HFAdapter, Prepared
-from model_adapters._tiny import chatml_template, randomize, tiny_tokenizer
+from model_adapters._tiny import chatml_template, randomize, tiny_text_config, tiny_tokenizer
 
 # Tiny preset: 28x28 tiles of 2x2 patches; tilings up to 2x2.
 TINY_TILE = 28
@@ -75,18 +75,7 @@ class LlavaOnevisionAdapter(HFAdapter):
                 "image_size": TINY_TILE,
                 "patch_size": patch,
             },
-            text_config={
-                "model_type": "qwen2",
-                "vocab_size": len(tokenizer),
-                "hidden_size": 32,
-                "intermediate_size": 64,
-                "num_hidden_layers": 2,
-                "num_attention_heads": 4,
-                "num_key_value_heads": 2,
-                "max_position_embeddings": 2048,
-                "pad_token_id": tokenizer.pad_token_id,
-                "eos_token_id": tokenizer.eos_token_id,
-            },
+            text_config=tiny_text_config(tokenizer, max_positions=2048, model_type="qwen2"),
             image_token_index=tokenizer.image_token_id,
             video_token_index=tokenizer.video_token_id,
             vision_feature_select_strategy="full",

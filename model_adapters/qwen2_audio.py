@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from model_adapters._hf_base import HFAdapter, Prepared
-from model_adapters._tiny import randomize, tiny_tokenizer
+from model_adapters._tiny import randomize, tiny_text_config, tiny_tokenizer
 
 AUDIO_MARKERS = ("<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>")
 
@@ -68,18 +68,7 @@ class Qwen2AudioAdapter(HFAdapter):
                 "encoder_ffn_dim": 32,
                 "num_mel_bins": 128,
             },
-            text_config={
-                "model_type": "qwen2",
-                "vocab_size": len(tokenizer),
-                "hidden_size": 32,
-                "intermediate_size": 64,
-                "num_hidden_layers": 2,
-                "num_attention_heads": 4,
-                "num_key_value_heads": 2,
-                "max_position_embeddings": 1024,
-                "pad_token_id": tokenizer.pad_token_id,
-                "eos_token_id": tokenizer.eos_token_id,
-            },
+            text_config=tiny_text_config(tokenizer, max_positions=1024, model_type="qwen2"),
             audio_token_index=tokenizer.audio_token_id,
         )
         model = Qwen2AudioForConditionalGeneration._from_config(config, attn_implementation=self.attn)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from model_adapters._hf_base import HFAdapter, Prepared
-from model_adapters._tiny import chatml_template, randomize, tiny_tokenizer
+from model_adapters._tiny import chatml_template, randomize, tiny_text_config, tiny_tokenizer
 from model_adapters._torch_base import parse_bool, parse_int
 from savbench.adapters import MODALITIES
 
@@ -121,19 +121,12 @@ class QwenOmniAdapter(HFAdapter):
                 "out_hidden_size": 32,
                 "fullatt_block_indexes": [0],
             },
-            text_config={
-                "vocab_size": len(tokenizer),
-                "hidden_size": 32,
-                "intermediate_size": 64,
-                "num_hidden_layers": 2,
-                "num_attention_heads": 4,
-                "num_key_value_heads": 2,
-                "max_position_embeddings": 4096,
+            text_config=tiny_text_config(
+                tokenizer,
+                max_positions=4096,
                 # head_dim 8: 4 rotary frequencies split over time, height and width
-                "rope_parameters": {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 1, 1]},
-                "pad_token_id": tokenizer.pad_token_id,
-                "eos_token_id": tokenizer.eos_token_id,
-            },
+                rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 1, 1]},
+            ),
             audio_token_index=ids("<|AUDIO|>"),
             image_token_index=ids("<|IMAGE|>"),
             video_token_index=ids("<|VIDEO|>"),
