@@ -9,6 +9,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+# Line breaks other than "\n" that ensure_ascii=False leaves raw inside strings; escaped so that
+# readers splitting on any line break (str.splitlines, some JSONL tools) still see one row per line.
+_RAW_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+# A lone surrogate (e.g. from a JSON API reply, or an undecodable argv byte) cannot be UTF-8
+# encoded; inside a JSON string its \uXXXX escape is valid and reads back as the same value.
+_JSON_SAFE = "backslashreplace"
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file in the same folder, fsync it, then rename over ``path``."""
@@ -34,12 +41,21 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    atomic_write_bytes(path, text.encode("utf-8", _JSON_SAFE))
+
+
+def json_line(row: Any) -> bytes:
+    """One JSON Lines row: UTF-8, newline-terminated, with no raw line break inside."""
+    text = json.dumps(row, ensure_ascii=False, allow_nan=False)
+    for raw, escaped in _RAW_LINE_BREAKS.items():
+        if raw in text:  # only possible inside a string, where the escape means the same
+            text = text.replace(raw, escaped)
+    return text.encode("utf-8", _JSON_SAFE) + b"\n"
 
 
 def atomic_write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    lines = [json.dumps(row, ensure_ascii=False, allow_nan=False) for row in rows]
-    atomic_write_text(path, "".join(line + "\n" for line in lines))
+    atomic_write_bytes(path, b"".join(json_line(row) for row in rows))
 
 
 def _fsync_dir(folder: Path) -> None:
