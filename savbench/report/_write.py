@@ -78,7 +78,14 @@ def sample_rows(
 def write_run_files(run_dir: Path, results: Mapping[str, Any], samples: Iterable[dict[str, Any]]) -> None:
     """Write samples.jsonl first, then results.json, each atomically.
 
-    results.json is written last so its presence means the run folder is complete.
+    results.json is written last so its presence means the run folder is complete; an older
+    results.json is removed first, so a crash between the two writes leaves an unfinished folder
+    rather than new samples beside old scores. Temporary files left by a killed writer go too.
     """
+    run_dir = Path(run_dir)
+    for name in (SAMPLES_FILE, RESULTS_FILE):
+        for stale in run_dir.glob(f".{name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+    (run_dir / RESULTS_FILE).unlink(missing_ok=True)
     atomic_write_jsonl(run_dir / SAMPLES_FILE, samples)
     atomic_write_json(run_dir / RESULTS_FILE, {"format_version": FORMAT_VERSION, **results})

@@ -6,6 +6,7 @@ start once and keep decoding across task boundaries while the model works on the
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Sequence
 
@@ -71,15 +72,35 @@ def iterate_decoded(
         num_workers=min(num_workers, len(batches)),
         prefetch_factor=prefetch_factor,
         collate_fn=list,
-        worker_init_fn=_init_worker,
+        worker_init_fn=functools.partial(_init_worker, parent=os.getpid()),
         multiprocessing_context=context,
     )
     yield from loader
 
 
-def _init_worker(_: int) -> None:
+def _init_worker(_: int, parent: int | None = None) -> None:
     # Decoders each start thread pools; on a small machine N workers x M threads thrash.
     import torch
 
+    if parent is not None:
+        _exit_with_parent(parent)
     torch.set_num_threads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Linux: end this worker when the run is killed. Otherwise a worker blocked on a full queue
+    outlives a SIGKILLed run for good, holding its memory."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)

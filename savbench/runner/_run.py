@@ -339,8 +339,7 @@ def run(config: RunConfig) -> RunOutcome:
     adapter: Adapter | None = None
     try:
         pin_cuda_device(world)
-        read_report = ReadReport()
-        existing = read_predictions(run_dir, read_report)
+        existing = read_predictions(run_dir)
         load_start = time.perf_counter()
         try:
             adapter = build_adapter(config.model, config.model_args)
@@ -359,13 +358,15 @@ def run(config: RunConfig) -> RunOutcome:
         _generation_loop(plans, adapter, stats, timing, store, config, batch_size, num_workers, world)
         timing["generation_s"] = time.perf_counter() - loop_start
         timing["adapter_s"] = stats.adapter_seconds
-        store.close()
-        # Every rank's rows must be on disk before rank 0 reads them.
+        # Every append is already fsynced, so rank 0 can read all rows after the gather. The
+        # store (and its lock) stays open until the report is written: a second run on this
+        # folder must not slip in between scoring and writing.
         summed = ("adapter_s", "generation_s", "decode_wait_s", "store_s")
         per_rank = group.all_gather(
             {
                 "processed": sum(len(p.pending) for p in plans),
                 "reused": reused,
+                "torn_repaired": store.torn_lines_repaired,
                 **{name: timing[name] for name in summed},
             }
         )
@@ -379,6 +380,7 @@ def run(config: RunConfig) -> RunOutcome:
                 timing[name] = sum(r[name] for r in per_rank)
             processed = sum(r["processed"] for r in per_rank)
             timing["reused_predictions"] = float(sum(r["reused"] for r in per_rank))
+            torn_repaired = sum(r["torn_repaired"] for r in per_rank)
             return _write_report(
                 config,
                 run_dir,
@@ -389,7 +391,7 @@ def run(config: RunConfig) -> RunOutcome:
                 timing,
                 started,
                 created,
-                read_report,
+                torn_repaired,
                 processed,
                 world,
             )
@@ -527,11 +529,12 @@ def _write_report(
     timing: dict[str, float],
     started: float,
     created: str,
-    read_report: ReadReport,
+    torn_repaired: int,
     n_processed: int,
     world: World,
 ) -> RunOutcome:
     score_start = time.perf_counter()
+    read_report = ReadReport()
     stored = read_predictions(run_dir, read_report)
     tasks_section: dict[str, Any] = {}
     all_rows: list[dict[str, Any]] = []
@@ -608,11 +611,18 @@ def _write_report(
             "contract_violations": stats.contract_violations,
         },
         "store": {
-            "torn_lines_dropped": read_report.torn_lines,
+            # torn tails cut off when the ranks opened the store, plus any found on this read
+            "torn_lines_dropped": torn_repaired + read_report.torn_lines,
             "duplicate_rows_ignored": read_report.duplicate_rows,
         },
     }
-    write_run_files(run_dir, results, all_rows)
+    try:
+        write_run_files(run_dir, results, all_rows)
+    except OSError as exc:
+        raise RunError(
+            f"cannot write the report into {run_dir}: {exc.strerror or exc}. Every prediction is "
+            "kept in the store; free space and rerun the same command to write it."
+        ) from None
     return RunOutcome(run_dir=run_dir, results=results)
 
 

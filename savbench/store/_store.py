@@ -8,6 +8,10 @@ every rank file, so resuming does not depend on how many ranks ran before.
 
 A line torn by a crash (no trailing newline, or not a complete JSON object) is dropped and the
 file is truncated back to the last complete row before new rows are appended.
+
+The lock is an ``flock`` on ``rank-<r>.lock``. Processes forked while a store is open (decoding
+workers) close their copies of its files at once: an inherited descriptor would keep the lock
+held after the run itself was killed, and refuse the rerun that should resume it.
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from savbench._errors import RunError
+from savbench._io import json_line
 
 StoreKey = tuple[str, str, str]  # (prediction key, task, sample id)
 REQUIRED_FIELDS = ("key", "task", "id")
@@ -63,6 +69,27 @@ def _scan_file(path: Path, report: ReadReport) -> tuple[list[dict[str, Any]], in
     return rows, good_end
 
 
+_OPEN_STORES: weakref.WeakSet[PredictionStore] = weakref.WeakSet()
+
+
+def _drop_inherited_handles() -> None:
+    # Runs in a freshly forked child: close its copies only (no LOCK_UN, which would free the
+    # parent's lock too); the parent's descriptors keep the lock. Both buffers are empty here
+    # (every append flushes), so closing writes nothing.
+    for store in list(_OPEN_STORES):
+        for handle in (store._handle, store._lock_handle):
+            if handle is not None:
+                try:
+                    handle.close()
+                except OSError:
+                    pass
+        store._handle = store._lock_handle = None
+    _OPEN_STORES.clear()
+
+
+os.register_at_fork(after_in_child=_drop_inherited_handles)
+
+
 class PredictionStore:
     """Append-only store of predictions for one run folder.
 
@@ -78,6 +105,7 @@ class PredictionStore:
         self.path = self.folder / f"rank-{rank}.jsonl"
         self._handle: Any = None
         self._lock_handle: Any = None
+        self.torn_lines_repaired = 0
 
     def open(self) -> PredictionStore:
         """Take this rank's lock and repair a torn tail before appending.
@@ -106,13 +134,16 @@ class PredictionStore:
         self._lock_handle.write(f"pid {os.getpid()} on {os.uname().nodename}\n")
         self._lock_handle.flush()
         if self.path.exists():
-            _, good_end = _scan_file(self.path, ReadReport())
+            found = ReadReport()
+            _, good_end = _scan_file(self.path, found)
             if good_end < self.path.stat().st_size:
+                self.torn_lines_repaired += found.torn_lines
                 with self.path.open("r+b") as handle:
                     handle.truncate(good_end)
                     handle.flush()
                     os.fsync(handle.fileno())
         self._handle = self.path.open("ab")
+        _OPEN_STORES.add(self)
         return self
 
     def __enter__(self) -> PredictionStore:
@@ -125,9 +156,7 @@ class PredictionStore:
         """Append rows and make them durable before returning."""
         if self._handle is None:
             raise RuntimeError("store is not open")
-        payload = b"".join(
-            json.dumps(row, ensure_ascii=False, allow_nan=False).encode("utf-8") + b"\n" for row in rows
-        )
+        payload = b"".join(json_line(row) for row in rows)
         if not payload:
             return
         self._handle.write(payload)
@@ -135,6 +164,7 @@ class PredictionStore:
         os.fsync(self._handle.fileno())
 
     def close(self) -> None:
+        _OPEN_STORES.discard(self)
         if self._handle is not None:
             self._handle.close()
             self._handle = None
