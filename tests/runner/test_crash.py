@@ -1,9 +1,9 @@
 """SIGKILL at chosen points of a run, then the same command again: the report must equal an
 uninterrupted run's, with every sample exactly once.
 
-Each killed run is a child process started through :func:`drive`, which arms one kill point by
-wrapping a harness function (production code has no test hooks) and then runs the CLI. The
-rerun is the plain ``python -m savbench run`` command.
+Each killed run is a child process started through ``tests/runner/crash_driver.py``, which arms
+one kill point by wrapping a harness function (production code has no test hooks) and then runs
+the CLI. The rerun is the plain ``python -m savbench run`` command.
 """
 
 from __future__ import annotations
@@ -21,84 +21,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.runner.crash_driver import CHILD
 from tests.toy_tasks import make_toy_tasks
 
-
-def _kill_self() -> None:
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _after_calls(owner: object, name: str, nth: int, before_kill=None) -> None:  # noqa: ANN001
-    """Wrap ``owner.name`` so that its ``nth`` call dies (after ``before_kill(*args)``, if given)."""
-    original = getattr(owner, name)
-    calls = 0
-
-    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        nonlocal calls
-        calls += 1
-        if calls == nth:
-            if before_kill is not None:
-                before_kill(*args, **kwargs)
-            _kill_self()
-        return original(*args, **kwargs)
-
-    setattr(owner, name, wrapper)
-
-
-def _arm(point: str, nth: int) -> None:
-    import tempfile
-
-    import model_adapters.baselines as baselines
-    import savbench._io as io
-    import savbench.runner._run as runner
-    from savbench.store import PredictionStore
-
-    if point == "load":  # while the model is being built, before the first batch
-        _after_calls(runner, "build_adapter", nth)
-    elif point == "batch":  # before the nth batch: nth - 1 batches are stored
-        _after_calls(runner, "_process_batch", nth)
-    elif point in ("append-half", "append-newline"):  # inside a store append, payload partly on disk
-
-        def torn_append(store: PredictionStore, rows: list[dict]) -> None:
-            payload = b"".join(io.json_line(row) for row in rows)
-            cut = len(payload) // 2 if point == "append-half" else len(payload) - 1
-            store._handle.write(payload[:cut])
-            store._handle.flush()
-            os.fsync(store._handle.fileno())
-
-        _after_calls(PredictionStore, "append", nth, torn_append)
-    elif point == "score":  # scoring the nth task, every prediction stored
-        _after_calls(runner, "score_task", nth)
-    elif point == "write":  # the nth atomic write (1: samples.jsonl, 2: results.json), temp half written
-
-        def half_written(path: Path, data: bytes) -> None:
-            fd, _ = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            os.write(fd, data[: len(data) // 2])
-            os.fsync(fd)
-
-        _after_calls(io, "atomic_write_bytes", nth, half_written)
-    elif point == "slow":  # no kill: a slower model, for kills from outside
-        original = baselines.ChanceAdapter.generate
-
-        def slow(self, requests):  # noqa: ANN001, ANN202
-            time.sleep(0.06)
-            return original(self, requests)
-
-        baselines.ChanceAdapter.generate = slow
-    else:
-        raise ValueError(point)
-
-
-def drive() -> None:
-    """Child process entry: ``drive POINT N savbench-args...``."""
-    point, nth, *argv = sys.argv[1:]
-    _arm(point, int(nth))
-    from savbench.cli import main
-
-    sys.exit(main(argv))
-
-
-CHILD = "from tests.runner.test_crash import drive; drive()"
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT)}
 
 
