@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from savbench import __version__
 from savbench._errors import SavbenchError
+from savbench._text import terminal_text
 from savbench.cli import (
     _check,
     _compare,
@@ -69,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except SavbenchError as exc:
-        print(f"savbench: error: {exc}", file=sys.stderr)
+        print(f"savbench: error: {terminal_text(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Sequence
 
 from savbench._errors import SavbenchError
+from savbench._text import terminal_text
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -83,7 +84,10 @@ def add_judge_options(parser: argparse.ArgumentParser) -> None:
 
 
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
-    """A plain aligned text table that fits the terminal where it can."""
+    """A plain aligned text table that fits the terminal where it can. Cells are shown with
+    control characters escaped: they come from files and models, and must not drive the terminal."""
+    headers = [terminal_text(h) for h in headers]
+    rows = [[terminal_text(c) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(str(c))) for w, c in zip(widths, row, strict=True)]
