@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pandas as pd
 
 from savbench._io import atomic_write_text
+from savbench._text import csv_cell, markdown_cell
 from savbench.leaderboard._cells import Cell
 
 
@@ -65,21 +67,28 @@ def markdown_table(cells: list[Cell]) -> str:
     arrows = {}
     for cell in latest.values():
         arrows[f"{cell.task}/{cell.metric}"] = "↑" if cell.direction == "higher" else "↓"
-    lines = ["| model | " + " | ".join(f"{c} {arrows[c]}" for c in columns) + " |"]
+    lines = ["| model | " + " | ".join(f"{markdown_cell(c)} {arrows[c]}" for c in columns) + " |"]
     lines.append("|" + "---|" * (len(columns) + 1))
     for model in models:
         cells_of = {f"{t}/{m}": c for (mod, t, m), c in latest.items() if mod == model}
         values = [_format(cells_of[c]) if c in cells_of else "" for c in columns]
-        lines.append("| " + _escape(model) + " | " + " | ".join(values) + " |")
+        lines.append("| " + markdown_cell(model) + " | " + " | ".join(values) + " |")
     return "\n".join(lines) + "\n"
 
 
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def csv_text(frame: pd.DataFrame) -> str:
+    """The table as CSV: every text cell quoted (a carriage return inside a label cannot end a
+    row) and guarded against formula injection; numbers unquoted."""
+    safe = frame.rename(columns=csv_cell)
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):
+            safe[column] = safe[column].map(lambda v: csv_cell(v) if isinstance(v, str) else v)
+    return safe.to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC)
 
 
 def write_leaderboard(cells: list[Cell], csv_path: Path, md_path: Path) -> pd.DataFrame:
+    """Write the CSV and markdown tables; returns the table as built (unescaped)."""
     frame = build_table(cells)
-    atomic_write_text(csv_path, frame.to_csv(index=False))
+    atomic_write_text(csv_path, csv_text(frame))
     atomic_write_text(md_path, markdown_table(cells))
     return frame

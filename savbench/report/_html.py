@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from savbench._text import without_surrogates
 from savbench.report._read import RunRecord
 from savbench.report._svg import Bar, bar_chart
 
@@ -275,9 +276,10 @@ def build_html(
         _reliance_section(runs),
         _samples_section(runs),
     ]
-    return (
+    page = (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>{escape(title)}</h1>" + "".join(sections) + f"<script>{_SCRIPT}</script></body></html>"
     )
+    return without_surrogates(page)  # a model output may hold one; the page must still encode

@@ -40,7 +40,9 @@ def owns(world: World, task: str, sample_id: str) -> bool:
     """Whether this rank processes the sample (stable across runs and machines)."""
     if world.size == 1:
         return True
-    digest = hashlib.sha256(f"{task}\0{sample_id}".encode()).digest()
+    digest = hashlib.sha256(
+        f"{task}\0{sample_id}".encode("utf-8", "surrogatepass")
+    ).digest()  # as sample_seed
     return int.from_bytes(digest[:8], "little") % world.size == world.rank
 
 

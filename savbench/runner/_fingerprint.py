@@ -15,5 +15,6 @@ def fingerprint(payload: Any, length: int = 16) -> str:
 
 def sample_seed(seed: int, task: str, sample_id: str) -> int:
     """Per-sample seed: depends on the run seed and the sample only, never on batch or rank."""
-    digest = hashlib.sha256(f"{seed}\0{task}\0{sample_id}".encode()).digest()
+    # surrogatepass: an id read from JSON may hold an unpaired surrogate; other ids hash as before
+    digest = hashlib.sha256(f"{seed}\0{task}\0{sample_id}".encode("utf-8", "surrogatepass")).digest()
     return int.from_bytes(digest[:4], "little")
