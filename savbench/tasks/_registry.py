@@ -58,8 +58,12 @@ def _resolve_includes(path: Path, data: dict[str, Any], depth: int = 0) -> dict[
         raise SpecError(path, "include", "must be a file name or a list of file names")
     merged: dict[str, Any] = {}
     for name in names:
-        target = (path.parent / name).resolve()
-        if not target.is_file():
+        try:
+            target = (path.parent / name).resolve()
+            found = target.is_file()
+        except (OSError, ValueError) as exc:  # e.g. a NUL byte in the name
+            raise SpecError(path, "include", f"cannot use {name!r} as a file name: {exc}") from None
+        if not found:
             raise SpecError(path, "include", f"included file {name!r} not found next to the spec")
         merged = _deep_merge(merged, _resolve_includes(target, read_yaml(target), depth + 1))
     return _deep_merge(merged, data)

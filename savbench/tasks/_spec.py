@@ -19,7 +19,8 @@ AnswerKind = Literal["transcript", "caption", "free_text", "multiple_choice", "y
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf/NaN would pass the bounds below but cannot be written into results.json
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ManifestSource(_Strict):
