@@ -40,7 +40,12 @@ def resolve_media_path(root: Path, relative: str, *, manifest: Path, field: str)
     if ".." in candidate.parts:
         raise SpecError(manifest, field, f"media path {relative!r} climbs out of the media root with '..'")
     root_resolved = root.resolve()
-    full = (root_resolved / candidate).resolve()
+    try:
+        full = (root_resolved / candidate).resolve()
+    except (OSError, ValueError) as exc:  # a NUL byte or an unpaired surrogate in the name
+        raise SpecError(
+            manifest, field, f"media path {relative!r} is not a usable file name: {exc}"
+        ) from None
     try:
         full.relative_to(root_resolved)
     except ValueError:
@@ -159,6 +164,8 @@ def read_manifest(path: Path, *, task: str, media_root: Path) -> list[Sample]:
             raise SpecError(
                 path, f"line {number}", f"invalid JSON: {exc.msg} at column {exc.colno}"
             ) from None
+        except RecursionError:
+            raise SpecError(path, f"line {number}", "invalid JSON: nested too deeply") from None
         sample = parse_manifest_row(row, task=task, media_root=media_root, path=path, line=number)
         if sample.id in first_line:
             raise SpecError(

@@ -142,8 +142,12 @@ def test_symlink_out_of_media_root_is_refused(tmp_path: Path, media_root: Path) 
         read_manifest(path, task="t", media_root=media_root)
 
 
+# file names that no file system takes, climbs out of the root, and ordinary ones
+PATH_TEXT = st.sampled_from(
+    ["a.wav", "a\x00b.wav", "a\ud800.wav", "../a.wav", "/etc/passwd", "", ".", "x/" * 50 + "a"]
+)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8) | PATH_TEXT,
     lambda children: (
         st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
     ),
@@ -168,3 +172,32 @@ def test_any_row_parses_or_raises_spec_error(tmp_path_factory: pytest.TempPathFa
         assert sample.references and all(isinstance(r, str) for r in sample.references)
         for ref in (sample.audio, sample.video, sample.image):
             assert ref is None or ref.path.startswith(str(root.resolve()))
+
+
+RAW_LINES = [
+    b"[" * 5000, b'{"id": "a", "references": ["x"], "question": "q", "audio_start": NaN}', b"\xff\xfe{}",
+    b'{"id": "\\ud800", "references": ["x"], "question": "q"}', b'{"id": 1e999, "references": ["x"]}',
+    b'{"id": "a", "references": ["x"], "audio": "a\\u0000.wav"}', b"", b"   ", b"null", b'"text"', b"{",
+    b'{"id": "a", "references": ["x"], "image": "a.wav", "meta": ' + b"[" * 3000 + b"]" * 3000 + b"}",
+]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(
+        st.sampled_from(RAW_LINES) | row_strategy.map(lambda r: json.dumps(r).encode()), max_size=4
+    )
+)
+def test_any_manifest_file_reads_or_raises_spec_error_naming_the_line(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[bytes]
+) -> None:
+    folder = tmp_path_factory.mktemp("raw")
+    (folder / "media").mkdir()
+    path = folder / "m.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    try:
+        samples = read_manifest(path, task="t", media_root=folder / "media")
+    except SpecError as exc:
+        assert exc.path == str(path) and (exc.field.startswith("line ") or exc.field == "")
+    else:
+        assert len({s.id for s in samples}) == len(samples) > 0
