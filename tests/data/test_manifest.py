@@ -160,8 +160,14 @@ row_strategy = st.dictionaries(
 )  # fmt: skip
 
 
+# rows whose required fields are fine, so that the optional ones and the media paths are reached
+rows_past_required = st.tuples(row_strategy, st.sampled_from(["audio", "video", "image"]), PATH_TEXT).map(
+    lambda t: {**t[0], "id": "s1", "references": ["x"], t[1]: t[2]}
+)
+
+
 @settings(max_examples=300, deadline=None)
-@given(row=row_strategy)
+@given(row=row_strategy | rows_past_required)
 def test_any_row_parses_or_raises_spec_error(tmp_path_factory: pytest.TempPathFactory, row: dict) -> None:
     root = Path("/nonexistent-media-root")
     try:
