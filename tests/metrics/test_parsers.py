@@ -176,3 +176,22 @@ def test_registry():
     assert {"mc_choice", "yes_no", "strip", "first_line", "none"} <= set(parser_names())
     with pytest.raises(ValueError, match="unknown parser 'mc'"):
         get_parser("mc")
+
+
+HOSTILE_OUTPUTS = ["</script><script>alert(1)</script>", "\x00\x1b[31m", "| md | table |", "=cmd()", "(A) (B)",
+                   "Answer: " * 50, "\u2028\x85\ud800", "A" * 5000, "\n" * 100, "**(Z)**"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text() | st.sampled_from(HOSTILE_OUTPUTS),
+    choices=st.lists(st.text(max_size=10) | st.sampled_from(WORDS), max_size=30),
+)
+def test_any_output_parses_to_a_valid_answer_or_none(text, choices):
+    index = parse_choice_index(text, choices)
+    assert index is None or 0 <= index < len(choices)
+    assert get_parser("mc_choice")(text, choices) in (*choices, None)
+    assert yes_no(text) in ("yes", "no", None)
+    for name in parser_names():
+        answer = get_parser(name)(text, choices)
+        assert answer is None or isinstance(answer, str)
