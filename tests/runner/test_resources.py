@@ -252,3 +252,20 @@ def test_lock_is_not_inherited_by_forked_processes(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
         os.kill(child, signal.SIGKILL)
+
+
+def test_report_files_are_made_like_any_new_file(toy: Path, tmp_path: Path) -> None:
+    mask = os.umask(0o027)
+    try:
+        run_dir = run(config(toy, tmp_path, limit=1)).run_dir
+    finally:
+        os.umask(mask)
+    for name in ("results.json", "samples.jsonl"):  # not the 0600 of a temporary file
+        assert (run_dir / name).stat().st_mode & 0o777 == 0o640, name
+    from savbench._io import atomic_write_text
+
+    private = tmp_path / "leaderboard.csv"
+    private.write_text("old")
+    private.chmod(0o600)
+    atomic_write_text(private, "new")
+    assert private.read_text() == "new" and private.stat().st_mode & 0o777 == 0o600  # replaced, mode kept
