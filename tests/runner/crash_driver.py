@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 CHILD = "from tests.runner.crash_driver import drive; drive()"
-MARKER_ENV = "CRASH_DRIVER_MARKER"
+MARKER_ENV = "CRASH_DRIVER_MARKER"  # gate file: created when a gate is reached, removed to go on
 
 
 def _kill_self(*_args: Any, **_kwargs: Any) -> None:
@@ -72,13 +72,17 @@ def _arm(point: str, nth: int) -> None:
             os.fsync(fd)
 
         _on_call(io, "atomic_write_bytes", nth, half_written, _kill_self)
-    elif point == "pause-score":  # hold the nth scoring call 2 s, after touching the marker file
+    elif point in ("gate-batch", "gate-score"):  # hold the nth call until the test opens the gate
 
-        def pause(*_args: Any, **_kwargs: Any) -> None:
-            Path(os.environ[MARKER_ENV]).touch()
-            time.sleep(2.0)
+        def wait_at_gate(*_args: Any, **_kwargs: Any) -> None:
+            gate = Path(os.environ[MARKER_ENV])
+            gate.touch()
+            deadline = time.monotonic() + 120
+            while gate.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
 
-        _on_call(runner, "score_task", nth, pause)
+        target = "_process_batch" if point == "gate-batch" else "score_task"
+        _on_call(runner, target, nth, wait_at_gate)
     elif point == "slow":  # no kill: a slower model, for kills from outside
         original = baselines.ChanceAdapter.generate
 

@@ -167,9 +167,9 @@ def cli_args(toy: Path, out: Path, seed: int = 3) -> list[str]:
             "--no-progress"]  # fmt: skip
 
 
-def start_driver(point: str, args: list[str], marker: Path | None = None) -> subprocess.Popen:
-    env = {**ENV, MARKER_ENV: str(marker)} if marker else ENV
-    return subprocess.Popen([sys.executable, "-c", CHILD, point, "1", *args], cwd=REPO_ROOT, env=env,
+def start_driver(point: str, nth: int, args: list[str], gate: Path) -> subprocess.Popen:
+    env = {**ENV, MARKER_ENV: str(gate)}
+    return subprocess.Popen([sys.executable, "-c", CHILD, point, str(nth), *args], cwd=REPO_ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 
@@ -199,16 +199,16 @@ def test_second_process_on_the_same_folder_is_refused_and_the_first_run_stays_in
 ) -> None:
     out = tmp_path / "out"
     run_dir = out / "shared"
-    marker = tmp_path / "scoring-started"
-    if moment == "generating":
-        first = start_driver("slow", cli_args(toy, out))
-        store = run_dir / "predictions" / "rank-0.jsonl"
-        wait_for(lambda: store.exists() and store.stat().st_size > 0, "the first run's first rows")
-    else:  # every prediction stored, the first run is between scoring and writing its report
-        first = start_driver("pause-score", cli_args(toy, out), marker)
-        wait_for(marker.exists, "the first run to start scoring")
-    # another seed: had it got in, its rows and report would mix with the first run's
-    second = savbench(cli_args(toy, out, seed=4))
+    gate = tmp_path / "gate"
+    # the first run holds at its second batch (rows stored), or at scoring (every row stored)
+    point, nth = ("gate-batch", 2) if moment == "generating" else ("gate-score", 1)
+    first = start_driver(point, nth, cli_args(toy, out), gate)
+    try:
+        wait_for(gate.exists, f"the first run to reach {moment}")
+        # another seed: had it got in, its rows and report would mix with the first run's
+        second = savbench(cli_args(toy, out, seed=4))
+    finally:
+        gate.unlink(missing_ok=True)
     stdout, stderr = first.communicate(timeout=120)
     assert first.returncode == 0, stderr
     assert second.returncode == 2
