@@ -171,8 +171,8 @@ def _compare_metric(
     if stored_a is not None and stored_b is not None:
         # The stored corpus score covers every sample of run A: it fixes the per-sample -> corpus scale.
         for rows, score in ((rows_a, corpus_scores[0]), (rows_b, corpus_scores[1])):
-            values = [v for v in _stored(rows, sorted(rows), metric.name) or [] if v]
-            if values and score:  # a run whose samples all score 0 cannot tell the scale
+            values = [v for v in _stored(rows, sorted(rows), metric.name) or [] if v is not None]
+            if any(values) and score:  # a run whose samples all score 0 cannot tell the scale
                 factor = _scale_factor(values, score)
                 break
     else:

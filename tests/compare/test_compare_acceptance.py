@@ -75,6 +75,8 @@ def compare(capsys: pytest.CaptureFixture[str], a: Path, b: Path) -> dict:
 def test_two_chance_seeds_are_not_significantly_different(runs, capsys) -> None:
     row = compare(capsys, runs["chance1"], runs["chance2"])
     assert row["n_shared"] == N and row["test"].lower().startswith("mcnemar")
+    for score in (row["score_a"], row["score_b"]):  # near 1 in 4, in percent
+        assert 18 < score < 32
     assert row["p_value"] >= 0.05
     assert row["ci"][0] <= 0 <= row["ci"][1]
     assert row["a_better"] > 0 and row["b_better"] > 0
@@ -83,5 +85,6 @@ def test_two_chance_seeds_are_not_significantly_different(runs, capsys) -> None:
 def test_oracle_beats_chance_significantly(runs, capsys) -> None:
     row = compare(capsys, runs["oracle"], runs["chance1"])
     assert row["p_value"] < 0.001
+    assert row["score_a"] == 100.0 and 18 < row["score_b"] < 32
     assert row["difference"] > 50 and row["ci"][0] > 0
     assert row["b_better"] == 0 and row["a_better"] > N // 2
