@@ -539,12 +539,18 @@ def _write_report(
     tasks_section: dict[str, Any] = {}
     all_rows: list[dict[str, Any]] = []
     total_scored = 0
+    judge = config.judge_settings()
     for plan in plans:
         rows = {
             sid: row for (key, task, sid), row in stored.items() if key == plan.key and task == plan.task.name
         }
         scores = score_task(
-            plan.task, plan.selected, rows, seed=config.seed, bootstrap_samples=config.bootstrap_samples
+            plan.task,
+            plan.selected,
+            rows,
+            seed=config.seed,
+            bootstrap_samples=config.bootstrap_samples,
+            judge=judge,
         )
         total_scored += scores.n_scored
         spec = plan.task.spec
