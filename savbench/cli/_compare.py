@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from savbench._text import terminal_text
 from savbench.cli._common import HelpFormatter, table
 
 DESCRIPTION = """\
@@ -59,7 +60,8 @@ def handle(args: argparse.Namespace) -> int:
         ]
         for c in comparisons
     ]
-    print(f"A = {run_a.run_id} ({run_a.model})\nB = {run_b.run_id} ({run_b.model})\n")
+    print(f"A = {terminal_text(run_a.run_id)} ({terminal_text(run_a.model)})")
+    print(f"B = {terminal_text(run_b.run_id)} ({terminal_text(run_b.model)})\n")
     print(table(rows, ["task", "metric", "n", "A", "B", "A-B", "95% CI", "p", "A>B / B>A"]))
     print("\n* p < 0.05. A>B / B>A: samples where one run is right (or scores better) and the other is not.")
     return 0

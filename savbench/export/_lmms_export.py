@@ -67,8 +67,9 @@ class ExportedTask:
 
 
 def _q(value: Any) -> str:
-    """A YAML flow scalar (JSON is valid YAML)."""
-    return json.dumps(value, ensure_ascii=False)
+    """A YAML flow scalar (JSON is valid YAML); ASCII escapes, because PyYAML refuses or rewrites
+    some characters (C1 controls, lone surrogates) that JSON would write raw."""
+    return json.dumps(value, ensure_ascii=True)
 
 
 def task_yaml(task: LoadedTask, rows_path: Path) -> str:

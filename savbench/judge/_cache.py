@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from savbench._io import json_line
+
 
 def judge_key(
     model: str, template: str, template_version: int, question: str, references: list[str], prediction: str
@@ -49,7 +51,7 @@ class JudgeCache:
         if not entries:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = b"".join(json.dumps(e, ensure_ascii=False).encode("utf-8") + b"\n" for e in entries)
+        payload = b"".join(json_line(e) for e in entries)
         with self.path.open("ab") as handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
