@@ -179,6 +179,10 @@ def _compare_metric(
         stored_a = stored_b = None
     stats_a, aggregate, per_a = paired_statistics(metric, items_a, stored_a, factor)
     stats_b, _, per_b = paired_statistics(metric, items_b, stored_b, factor)
+    if not any(va is not None and vb is not None for va, vb in zip(per_a, per_b, strict=True)):
+        # e.g. SPICE without Java: nothing to pair, and a mean of nothing is no score
+        return Comparison(task, metric.name, len(shared), None, None, None, None, None,
+                          "none: no sample has a score in both runs", 0, 0, metric.direction, metric.scale)  # fmt: skip
     score_a, score_b = aggregate(stats_a), aggregate(stats_b)
     clusters = [item.cluster for item in items_a]
     sign = 1 if metric.direction == "higher" else -1
