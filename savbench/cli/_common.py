@@ -81,6 +81,13 @@ def add_judge_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--judge-concurrency", type=int, default=4, metavar="N", help="judge calls in flight at once"
     )
+    group.add_argument(
+        "--judge-timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds per judge call; a call that takes longer is retried (as are 429 and 5xx replies)",
+    )
 
 
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:

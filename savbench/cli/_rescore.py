@@ -55,6 +55,7 @@ def handle(args: argparse.Namespace) -> int:
         base_url=args.judge_base_url,
         api_key_env=args.judge_api_key_env,
         concurrency=args.judge_concurrency,
+        timeout=args.judge_timeout,
         cache_path=run.path.parent / JUDGE_CACHE_FILE,
     )
     results, rows = rescore_run(

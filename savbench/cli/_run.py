@@ -173,6 +173,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         judge_base_url=args.judge_base_url,
         judge_api_key_env=args.judge_api_key_env,
         judge_concurrency=args.judge_concurrency,
+        judge_timeout=args.judge_timeout,
     )
 
 

@@ -71,6 +71,7 @@ class RunConfig:
         judge_base_url: OpenAI-compatible endpoint of the judge.
         judge_api_key_env: Environment variable holding the judge's API key.
         judge_concurrency: Judge calls in flight at once.
+        judge_timeout: Seconds per judge call before it is retried.
     """
 
     model: str
@@ -99,6 +100,7 @@ class RunConfig:
     judge_base_url: str | None = None
     judge_api_key_env: str = "OPENAI_API_KEY"
     judge_concurrency: int = 4
+    judge_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -107,6 +109,10 @@ class RunConfig:
             raise RunError("--limit must be at least 1")
         if self.offset < 0:
             raise RunError("--offset must not be negative")
+        if not self.judge_timeout > 0:  # also refuses NaN
+            raise RunError("--judge-timeout must be a positive number of seconds")
+        if self.judge_concurrency < 1:
+            raise RunError("--judge-concurrency must be at least 1")
         if self.video_fill not in ("mean", "first"):
             raise RunError("--video-fill must be 'mean' or 'first'")
         bad = [a for a in self.ablate if a not in ("audio", "video", "image")]
@@ -144,5 +150,6 @@ class RunConfig:
             base_url=self.judge_base_url,
             api_key_env=self.judge_api_key_env,
             concurrency=self.judge_concurrency,
+            timeout=self.judge_timeout,
             cache_path=Path(self.output_dir).expanduser() / JUDGE_CACHE_FILE,
         )
