@@ -13,12 +13,42 @@ from savbench._io import json_line
 
 
 def judge_key(
-    model: str, template: str, template_version: int, question: str, references: list[str], prediction: str
+    model: str,
+    template: str,
+    template_version: int,
+    question: str,
+    references: list[str],
+    prediction: str,
+    *,
+    temperature: float = 0.0,
+    max_tokens: int = 64,
 ) -> str:
+    """The cache key of one judge call: everything that can change the reply.
+
+    Args:
+        model: Judge model name.
+        template: Template name.
+        template_version: Template version (bumped whenever its text changes).
+        question: Question shown to the judge.
+        references: Reference answers shown to the judge.
+        prediction: The answer being judged.
+        temperature: Sampling temperature of the call.
+        max_tokens: Reply length limit of the call (a shorter limit can cut the verdict off).
+    """
     payload = json.dumps(
-        [model, template, template_version, question, references, prediction], ensure_ascii=False
+        [
+            model,
+            template,
+            template_version,
+            question,
+            references,
+            prediction,
+            float(temperature),
+            int(max_tokens),
+        ],
+        ensure_ascii=False,
     )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class JudgeCache:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from savbench._errors import SavbenchError
 from savbench.http import ChatClient, ChatError, message_text
 from savbench.judge._cache import JudgeCache, judge_key
 from savbench.judge._parse import UnparsableVerdict, parse_verdict
@@ -44,6 +45,12 @@ class JudgeSettings:
     timeout: float = 60.0
     max_retries: int = 5
     cache_path: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not self.timeout > 0:  # also refuses NaN
+            raise SavbenchError(f"judge timeout must be a positive number of seconds, got {self.timeout}")
+        if self.concurrency < 1:
+            raise SavbenchError(f"judge concurrency must be at least 1, got {self.concurrency}")
 
     def public(self) -> dict[str, Any]:
         return {"model": self.model, "base_url": self.base_url, "api_key_env": self.api_key_env}
@@ -111,6 +118,8 @@ class LLMJudgeMetric(Metric):
                 it.question,
                 list(it.references),
                 it.prediction,
+                temperature=self.temperature,
+                max_tokens=self.max_tokens,
             )
             for it in items
         ]
