@@ -191,6 +191,10 @@ def summary_rows(results: dict[str, Any]) -> list[list[str]]:
             ci = metric.get("ci")
             ci_text = f"[{format_score(ci[0], scale)}, {format_score(ci[1], scale)}]" if ci else ""
             note = metric.get("unavailable") or ""
+            # a judge reply that failed or could not be read leaves that sample out of this metric only
+            judge_errors = int((metric.get("definition") or {}).get("judge_errors") or 0)
+            if judge_errors and not note:
+                note = f"{judge_errors} judge repl{'y' if judge_errors == 1 else 'ies'} failed or unreadable"
             rows.append(
                 [
                     task,
@@ -198,8 +202,8 @@ def summary_rows(results: dict[str, Any]) -> list[list[str]]:
                     format_score(metric["score"], scale),
                     ci_text,
                     scale,
-                    str(section["n_scored"]),
-                    str(section["n_errors"]),
+                    str(metric.get("n", section["n_scored"])),
+                    str(section["n_errors"] + judge_errors),
                     note,
                 ]
             )
