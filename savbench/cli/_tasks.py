@@ -47,6 +47,7 @@ def task_rows(registry: TaskRegistry, group: str | None) -> list[dict[str, Any]]
                 "modalities": list(spec.modalities),
                 "answer": spec.answer,
                 "metrics": [m.name for m in spec.metrics],
+                "judge_scored": any(m.name in JUDGED for m in spec.metrics),
                 "samples": count,
                 "data_present": present and not problem,
                 "problem": problem,
@@ -83,7 +84,8 @@ def handle(args: argparse.Namespace) -> int:
             print(f"\n{r['task']}: {r['problem']}")
     if any(m in JUDGED for r in rows for m in r["metrics"]):
         print(
-            "\n* scored by an LLM judge, as the paper did: pass --judge-model and --judge-base-url to `savbench run`"
+            "\n* scored by an LLM judge by default (open-ended answers; docs/catalogue.md says what the papers"
+            " used): pass --judge-model and --judge-base-url to `savbench run` or `savbench rescore`"
         )
     groups = [args.group] if args.group else sorted(registry.groups)
     if groups:

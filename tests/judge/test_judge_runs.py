@@ -4,6 +4,7 @@ pays no call a second time, an unparsable reply is recorded (not a zero), the ke
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,90 @@ def test_judge_model_is_part_of_the_run_identity(task_dir: Path, monkeypatch: py
             assert main(argv) == 0
         assert len(server.requests) == 10  # the second judge is asked again: its verdicts are its own
     assert len([p for p in out.iterdir() if (p / "results.json").exists()]) == 2
+
+
+def run_argv(task_dir: Path, out: Path, url: str, *extra: str) -> list[str]:
+    return ["run", "--model", "oracle", "--tasks", "judge_qa", "--include-path", str(task_dir), "--output-dir",
+            str(out), "--run-name", "r", "--no-progress", "--num-workers", "0", "--bootstrap", "50",
+            "--judge-model", "judge-1", "--judge-base-url", url, "--judge-api-key-env", "JUDGE_RUN_KEY", *extra]  # fmt: skip
+
+
+def test_rate_limits_and_a_slow_reply_are_retried_then_a_rerun_pays_nothing(
+    task_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUDGE_RUN_KEY", SECRET)
+    refused: set[str] = set()
+    lock = threading.Lock()
+
+    def flaky(body: dict, i: int):
+        user = body["messages"][-1]["content"]
+        with lock:  # the first request of items 1 and 3 is refused, of item 4 answered too late
+            first = user not in refused
+            refused.add(user)
+        if first and ("item 1?" in user or "item 3?" in user):
+            return 429, {"Retry-After": "0"}, b"slow down"
+        if first and "item 4?" in user:
+            return 0, {}, b"1.5"  # the chat server sleeps this long, past --judge-timeout
+        return respond(body, i)
+
+    out = task_dir / "out"
+    with chat_server(flaky) as server:
+        assert main(run_argv(task_dir, out, server.url, "--judge-timeout", "0.4")) == 0
+        assert len(server.requests) == 5 + 3  # one retry each for two 429s and one timeout
+        results = json.loads((out / "r" / "results.json").read_text())
+        judged = results["tasks"]["judge_qa"]["metrics"]["llm_judge"]
+        assert (
+            judged["n"] == 4 and judged["score"] == 100.0
+        )  # all but the garbled item, none lost to the faults
+        assert judged["definition"]["judge_calls"] == 8 and judged["definition"]["cache_hits"] == 0
+        rows = {r["id"]: r for r in map(json.loads, (out / "r" / "samples.jsonl").read_text().splitlines())}
+        assert rows["s4"]["details"]["llm_judge"] == {"judge_reply": '{"verdict": "correct"}', "cached": False,
+                                                     "verdict": 100.0}  # fmt: skip
+
+        # The same command again (a resumed or repeated run) asks the judge nothing.
+        assert main(run_argv(task_dir, out, server.url, "--judge-timeout", "0.4")) == 0
+        assert len(server.requests) == 8
+        again = json.loads((out / "r" / "results.json").read_text())["tasks"]["judge_qa"]["metrics"][
+            "llm_judge"
+        ]
+        assert again["definition"]["judge_calls"] == 0 and again["definition"]["cache_hits"] == 5
+        assert again["score"] == judged["score"]
+
+
+def test_judge_settings_and_template_are_recorded_and_change_what_is_asked(
+    task_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUDGE_RUN_KEY", SECRET)
+
+    def answer(body: dict, i: int):  # a rating template asks for a rating, the others for a verdict
+        wants_rating = '"rating"' in body["messages"][-1]["content"]
+        return reply(json.dumps({"rating": 4}) if wants_rating else json.dumps({"verdict": "correct"}))
+
+    out = task_dir / "out"
+    spec_path = task_dir / "judge_qa.yaml"
+    variants = [
+        ("{name: llm_judge, template: qa_correctness, primary: true}", 100.0),
+        ("{name: llm_judge, template: qa_rating_0_5, primary: true}", 80.0),
+        ("{name: llm_judge, template: qa_rating_0_5, max_tokens: 16, primary: true}", 80.0),
+    ]
+    seen: list[tuple[str, dict]] = []
+    with chat_server(answer) as server:
+        for number, (line, score) in enumerate(variants, start=1):
+            spec_path.write_text(
+                SPEC.replace("{name: llm_judge, template: qa_correctness, primary: true}", line)
+            )
+            assert main(run_argv(task_dir, out, server.url)) == 0
+            assert len(server.requests) == 5 * number  # new settings: nothing served from the cache
+            task = json.loads((out / "r" / "results.json").read_text())["tasks"]["judge_qa"]
+            judged = task["metrics"]["llm_judge"]
+            assert judged["score"] == score
+            seen.append((task["spec_fingerprint"], judged["definition"]))
+        assert {r["max_tokens"] for r in server.requests} == {64, 16}
+        assert {r["model"] for r in server.requests} == {"judge-1"}
+    assert len({fp for fp, _ in seen}) == 3  # template and judge settings are part of the task fingerprint
+    first, second, third = (d for _, d in seen)
+    assert (first["template"], second["template"]) == ("qa_correctness", "qa_rating_0_5")
+    assert (second["max_tokens"], third["max_tokens"]) == (64, 16)
+    for definition in (first, second, third):
+        assert definition["judge_model"] == "judge-1" and definition["template_version"] >= 1
+        assert definition["temperature"] == 0.0 and definition["judge_base_url"] == server.url
