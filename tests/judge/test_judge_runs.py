@@ -179,3 +179,37 @@ def test_judge_settings_and_template_are_recorded_and_change_what_is_asked(
     for definition in (first, second, third):
         assert definition["judge_model"] == "judge-1" and definition["template_version"] >= 1
         assert definition["temperature"] == 0.0 and definition["judge_base_url"] == server.url
+
+
+def test_rescore_judges_a_run_made_without_a_judge_and_leaves_predictions_alone(
+    task_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUDGE_RUN_KEY", SECRET)
+    out = task_dir / "out"
+    argv = ["run", "--model", "oracle", "--tasks", "judge_qa", "--include-path", str(task_dir), "--output-dir",
+            str(out), "--run-name", "r", "--no-progress", "--num-workers", "0", "--bootstrap", "50"]  # fmt: skip
+    assert main(argv) == 0
+    before = json.loads((out / "r" / "results.json").read_text())
+    assert before["tasks"]["judge_qa"]["metrics"]["llm_judge"]["score"] is None
+    assert "no judge configured" in before["tasks"]["judge_qa"]["metrics"]["llm_judge"]["unavailable"]
+    store = {p: p.read_bytes() for p in (out / "r" / "predictions").rglob("*") if p.is_file()}
+    with chat_server(respond) as server:
+        judge = [
+            "--judge-model",
+            "judge-1",
+            "--judge-base-url",
+            server.url,
+            "--judge-api-key-env",
+            "JUDGE_RUN_KEY",
+        ]
+        assert main(["rescore", str(out / "r"), "--metric", "llm_judge", *judge]) == 0
+        assert len(server.requests) == 5
+    after = json.loads((out / "r" / "results.json").read_text())
+    judged = after["tasks"]["judge_qa"]["metrics"]["llm_judge"]
+    assert judged["score"] == 100.0 and judged["n"] == 4 and judged["definition"]["judge_errors"] == 1
+    assert (
+        after["tasks"]["judge_qa"]["predictions_sha256"] == before["tasks"]["judge_qa"]["predictions_sha256"]
+    )
+    assert after["adapter_calls"] == before["adapter_calls"]  # the model was not run again
+    assert {p: p.read_bytes() for p in store} == store
+    assert after["rescored"][-1]["judge"]["model"] == "judge-1"
