@@ -100,3 +100,17 @@ def test_chance_against_chance_is_rejected_about_as_often_as_the_level_says(task
     # exact McNemar is conservative (mean p above 0.5 under no difference), but not stuck near 1
     assert min(p_values) < 0.5 and 0.3 < sum(p_values) / len(p_values) < 0.9
     assert max(abs(r["difference"]) for r in rows) < 10  # points of accuracy, each run near 25
+
+
+def test_table_marks_the_significant_difference_and_shows_the_counts(runs, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    for a, b, significant in (("oracle", "chance1", True), ("chance1", "chance2", False)):
+        capsys.readouterr()
+        assert main(["compare", str(runs[a]), str(runs[b]), "--resamples", "200"]) == 0
+        text = capsys.readouterr().out
+        assert text.startswith(f"A = {a} (") and f"\nB = {b} (" in text
+        row = next(line.split() for line in text.splitlines() if line.startswith("big_mc "))
+        json_row = compare(capsys, runs[a], runs[b])
+        assert row[1] == "accuracy" and row[2] == str(N)
+        assert row[-1] == f"{json_row['a_better']}/{json_row['b_better']}"
+        assert (row[-2] == "*") == significant
