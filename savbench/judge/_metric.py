@@ -10,6 +10,7 @@ is an error for that sample (left out of the score and counted), never a zero.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,48 @@ class LLMJudgeMetric(Metric):
         )
         return [{"role": "system", "content": self.template.system}, {"role": "user", "content": user}]
 
+    def _ask(
+        self,
+        items: Sequence[ScoringInput],
+        keys: list[str],
+        todo: list[int],
+        cache: JudgeCache | None,
+        replies: list[str | None],
+        call_errors: dict[int, str],
+    ) -> None:
+        """Call the judge for the items in ``todo``, filling ``replies`` or ``call_errors``.
+
+        Each reply is added to the cache as soon as it arrives, so a run killed while judging
+        keeps every reply it has paid for.
+        """
+        client = ChatClient(
+            base_url=self.judge.base_url or "", model=self.model or "", api_key_env=self.judge.api_key_env,
+            timeout=self.judge.timeout, max_retries=self.judge.max_retries, concurrency=self.judge.concurrency,
+        )  # fmt: skip
+
+        def one(i: int) -> tuple[int, str | None, str | None]:
+            try:
+                response = client.complete(
+                    self._messages(items[i]), temperature=self.temperature, max_tokens=self.max_tokens
+                )
+                return i, message_text(response), None
+            except ChatError as exc:
+                return i, None, f"judge call failed: {exc}"
+
+        try:
+            with ThreadPoolExecutor(max_workers=self.judge.concurrency) as pool:
+                for future in as_completed([pool.submit(one, i) for i in todo]):
+                    i, text, error = future.result()
+                    if text is None:
+                        call_errors[i] = error or "no reply"
+                        continue
+                    replies[i] = text
+                    if cache is not None:
+                        cache.put_many([{"key": keys[i], "reply": text, "model": self.model,
+                                         "template": self.template.name}])  # fmt: skip
+        finally:
+            self.calls_made += client.stats.calls
+
     def compute(self, items: Sequence[ScoringInput]) -> MetricResult:
         if not self.model or not self.judge.base_url:
             return MetricResult(
@@ -128,34 +171,7 @@ class LLMJudgeMetric(Metric):
         todo = [i for i, r in enumerate(replies) if r is None]
         call_errors: dict[int, str] = {}
         if todo:
-            client = ChatClient(
-                base_url=self.judge.base_url, model=self.model, api_key_env=self.judge.api_key_env,
-                timeout=self.judge.timeout, max_retries=self.judge.max_retries, concurrency=self.judge.concurrency,
-            )  # fmt: skip
-            responses = client.complete_many(
-                [self._messages(items[i]) for i in todo],
-                temperature=self.temperature,
-                max_tokens=self.max_tokens,
-            )
-            self.calls_made += client.stats.calls
-            fresh = []
-            for i, response in zip(todo, responses, strict=True):
-                try:
-                    if isinstance(response, ChatError):
-                        raise response
-                    replies[i] = message_text(response)
-                    fresh.append(
-                        {
-                            "key": keys[i],
-                            "reply": replies[i],
-                            "model": self.model,
-                            "template": self.template.name,
-                        }
-                    )
-                except ChatError as exc:
-                    call_errors[i] = f"judge call failed: {exc}"
-            if cache is not None:
-                cache.put_many(fresh)
+            self._ask(items, keys, todo, cache, replies, call_errors)
         per_sample: list[float | None] = []
         details: list[dict[str, Any]] = []
         for i, reply in enumerate(replies):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,28 @@ def test_judge_without_endpoint_is_unavailable_not_zero(tmp_path: Path) -> None:
 def test_unknown_template_is_named() -> None:
     with pytest.raises(KeyError, match="unknown judge template 'nope'"):
         get_metric("llm_judge", template="nope")
+
+
+def test_each_reply_is_cached_as_it_arrives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run killed while the judge is still answering keeps every reply it already paid for: the
+    last item's reply is held back until the other four are in the cache file (or 5 s pass)."""
+    monkeypatch.setenv("JUDGE_KEY", "sk-judge-secret")
+    cache_file = tmp_path / "c.jsonl"
+    waited: list[bool] = []
+
+    def respond(body, i):
+        if "answer 4" in body["messages"][1]["content"]:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not (
+                cache_file.exists() and len(cache_file.read_text().splitlines()) >= 4
+            ):
+                time.sleep(0.02)
+            waited.append(cache_file.exists() and len(cache_file.read_text().splitlines()) >= 4)
+        return reply(json.dumps({"verdict": "correct"}))
+
+    with chat_server(respond) as server:
+        settings = JudgeSettings(model="judge-1", base_url=server.url, api_key_env="JUDGE_KEY",
+                                 cache_path=cache_file, concurrency=2, timeout=10)  # fmt: skip
+        result = get_metric("llm_judge", judge=settings, bootstrap_samples=50).compute(items(5))
+    assert waited == [True]
+    assert result.per_sample == [100.0] * 5 and len(JudgeCache(cache_file)) == 5
