@@ -9,6 +9,7 @@ is an error for that sample (left out of the score and counted), never a zero.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -126,9 +127,9 @@ class LLMJudgeMetric(Metric):
                 response = client.complete(
                     self._messages(items[i]), temperature=self.temperature, max_tokens=self.max_tokens
                 )
-                return i, message_text(response), None
+                return i, _without_key(message_text(response), self.judge.api_key_env), None
             except ChatError as exc:
-                return i, None, f"judge call failed: {exc}"
+                return i, None, f"judge call failed: {_without_key(str(exc), self.judge.api_key_env)}"
 
         try:
             with ThreadPoolExecutor(max_workers=self.judge.concurrency) as pool:
@@ -207,3 +208,9 @@ class LLMJudgeMetric(Metric):
             scale=self.scale, definition=definition, details=details,
             unavailable=None if scored else "the judge scored no sample",
         )  # fmt: skip
+
+
+def _without_key(text: str, api_key_env: str) -> str:
+    """``text`` with the API key masked: some servers echo the key back in an error body."""
+    key = os.environ.get(api_key_env)
+    return text.replace(key, "***") if key else text

@@ -213,3 +213,35 @@ def test_rescore_judges_a_run_made_without_a_judge_and_leaves_predictions_alone(
     assert after["adapter_calls"] == before["adapter_calls"]  # the model was not run again
     assert {p: p.read_bytes() for p in store} == store
     assert after["rescored"][-1]["judge"]["model"] == "judge-1"
+
+
+def test_a_key_echoed_back_by_the_server_is_written_nowhere(
+    task_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUDGE_RUN_KEY", SECRET)
+    headers: list[str] = []
+
+    def echo(body: dict, i: int):
+        user = body["messages"][-1]["content"]
+        if "item 1?" in user:  # an error body quoting the request's key
+            return 401, {"Content-Type": "text/plain"}, f"bad key: {headers[-1]}".encode()
+        if "item 3?" in user:  # a reply quoting it
+            return reply(json.dumps({"verdict": "correct", "note": headers[-1]}))
+        return reply(json.dumps({"verdict": "correct"}))
+
+    out = task_dir / "out"
+    with chat_server(echo) as server:
+        headers.append(f"Bearer {SECRET}")
+        assert main(run_argv(task_dir, out, server.url)) == 0
+        assert main(["rescore", str(out / "r"), "--metric", "llm_judge", "--judge-model", "judge-1",
+                     "--judge-base-url", server.url, "--judge-api-key-env", "JUDGE_RUN_KEY"]) == 0  # fmt: skip
+    rows = {r["id"]: r for r in map(json.loads, (out / "r" / "samples.jsonl").read_text().splitlines())}
+    assert (
+        "HTTP 401" in rows["s1"]["details"]["llm_judge"]["judge_error"]
+        and rows["s1"]["scores"]["llm_judge"] is None
+    )
+    assert rows["s3"]["scores"]["llm_judge"] == 100.0
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert any(p.name == "judge-cache.jsonl" for p in files)
+    for path in files:
+        assert SECRET not in path.read_text(errors="replace"), path
